@@ -8,9 +8,11 @@
 //! [`ReduceOp`]) is defined here, once.
 
 pub mod dtype;
+pub mod error;
 pub mod kernel;
 pub mod matmul;
 pub mod ops;
 
 pub use dtype::{Category, DType, Scalar};
+pub use error::CodegenError;
 pub use ops::{BinaryOp, ReduceOp, UnaryOp};
