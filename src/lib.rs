@@ -1,1 +1,71 @@
-pub fn _x() {}
+//! # smelt: a lazy tensor compiler
+//!
+//! Write PyTorch/NumPy-style tensor code; nothing runs as you write it. Every op records a node of a lazy
+//! DAG, and [`Tensor::realize`] (or reading data) compiles just the part that is needed: equality
+//! saturation simplifies it, fusion groups it into few kernels, and each kernel is JIT-compiled (Cranelift
+//! on the CPU, WGSL on the GPU).
+//!
+//! ```
+//! use smelt::prelude::*;
+//!
+//! let a = Tensor::new([[1f32, 2.], [3., 4.]]);
+//! let b = Tensor::new([[5f32, 6.], [7., 8.]]);
+//! let c = a.matmul(&b) + 1.0;          // recorded, not computed
+//! assert_eq!(c.to_vec::<f32>().unwrap(), vec![20., 23., 44., 51.]);
+//! ```
+//!
+//! # Invariants
+//! - A [`Tensor`] is an immutable, `Send + Sync` handle; ops never mutate their operands.
+//! - Shape and dtype mistakes panic at the caller's line naming the op and the shapes; every such op has
+//!   a `try_` twin returning [`Result`]. Realizing, data access, files and devices return [`Result`].
+//! - Same program, same kernels, same values: on any machine and thread count.
+
+mod autograd;
+mod data;
+mod device;
+mod element;
+mod error;
+mod ops;
+mod random;
+mod realize;
+mod runtime;
+mod shape;
+mod tensor;
+
+pub use autograd::{is_grad_enabled, no_grad};
+pub use data::SliceGuard;
+pub use device::{Device, default_device, set_default_device};
+pub use element::Element;
+pub use error::{Error, Result};
+pub use ops::creation::NestedData;
+pub use ops::elementwise::DEFAULT_FLOAT;
+pub use random::manual_seed;
+pub use shape::Shape;
+pub use smelt_codegen::{Category, DType, Scalar};
+pub use tensor::{Tensor, live_tensors};
+
+/// Debugging counters: live tensor nodes and buffers in the process.
+pub mod stats {
+    pub use crate::runtime::live_buffers;
+    pub use crate::tensor::live_tensors;
+}
+
+/// Whether a GPU adapter is available.
+pub fn gpu_available() -> bool {
+    false
+}
+
+/// Everything most programs need: `use smelt::prelude::*;`.
+pub mod prelude {
+    pub use crate::{DType, Device, Error, Result, Shape, Tensor};
+}
+
+/// Unwraps an op's result, panicking at the caller's line with the error's message (the panicking twin
+/// of every `try_` op).
+#[track_caller]
+pub(crate) fn ok<T>(r: Result<T>) -> T {
+    match r {
+        Ok(v) => v,
+        Err(e) => panic!("{e}"),
+    }
+}
