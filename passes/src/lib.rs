@@ -14,6 +14,7 @@ pub mod graph;
 pub mod infer;
 pub mod interp;
 pub mod random;
+pub mod simplify;
 
 pub use graph::{Dist, Graph, Node, NodeId, Op, TypeInfo};
 pub use smelt_codegen as codegen;
