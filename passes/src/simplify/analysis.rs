@@ -9,7 +9,7 @@
 //! Values are folded with the reference interpreter on 0-d graphs, so a folded constant is exactly what
 //! [`crate::interp`] computes for that op in that dtype (an f32 op is rounded to f32 once).
 
-use super::lang::{OpView, Payloads, TensorLang, op_view};
+use super::lang::{Dims, Lit, OpView, Payloads, TensorLang, op_view};
 use crate::graph::{Graph, NodeId, Op, TypeInfo};
 use crate::{infer, interp};
 use egg::{Analysis, DidMerge, Id};
@@ -32,6 +32,10 @@ pub struct TensorAnalysis {
     /// Types of the graph's input buffers (an `Input` leaf's type).
     pub inputs: Vec<TypeInfo>,
     pub fp: FpPolicy,
+    /// Give classes whose value is known their canonical constant (`modify`).
+    pub fold: bool,
+    /// How many classes folding merged with a new constant (reported as `fold-const`).
+    pub folds: usize,
 }
 
 /// What is known about one e-class.
@@ -44,6 +48,8 @@ pub struct ClassData {
     /// Used by more than one node or output of the input graph: a rule that would recompute it under
     /// another form (a view pushed through it, two reductions merged) leaves it alone.
     pub shared: bool,
+    /// The class holds the canonical constant of its value (set by `modify`).
+    pub folded: bool,
 }
 
 impl Payloads for EGraph {
@@ -57,11 +63,11 @@ impl Analysis<TensorLang> for TensorAnalysis {
 
     fn make(egraph: &mut EGraph, enode: &TensorLang, _id: Id) -> ClassData {
         let Some(view) = op_view(enode, egraph) else {
-            return ClassData { ty: None, value: None, shared: false };
+            return ClassData { ty: None, value: None, shared: false, folded: false };
         };
         let ty = view_type(egraph, &view);
         let value = ty.as_ref().and_then(|ty| fold(egraph, &view, ty));
-        ClassData { ty, value, shared: false }
+        ClassData { ty, value, shared: false, folded: false }
     }
 
     fn merge(&mut self, a: &mut ClassData, b: ClassData) -> DidMerge {
@@ -76,16 +82,50 @@ impl Analysis<TensorLang> for TensorAnalysis {
             a.value = b.value;
         }
         a.shared |= b.shared;
+        a.folded |= b.folded;
         DidMerge(*a != before, *a != b)
+    }
+
+    /// Constant folding: a class whose every element is a known value gets the canonical broadcast
+    /// constant of that value (one 0-d const, reshaped and expanded), which extraction then prefers.
+    fn modify(egraph: &mut EGraph, id: Id) {
+        let data = &egraph[id].data;
+        if !egraph.analysis.fold || data.folded {
+            return;
+        }
+        let (Some(v), Some(ty)) = (data.value, &data.ty) else { return };
+        if v.dtype() != ty.dtype {
+            return;
+        }
+        let shape = ty.shape.clone();
+        let c = constant(egraph, &shape, v);
+        if egraph.union(id, c) {
+            egraph.analysis.folds += 1;
+        }
+        let root = egraph.find(id);
+        egraph[root].data.folded = true;
     }
 }
 
-/// The type of a node in the e-graph, or `None` if it is not well typed.
-pub fn node_type(egraph: &EGraph, node: &TensorLang) -> Option<TypeInfo> {
-    view_type(egraph, &op_view(node, egraph)?)
+/// The canonical broadcast constant of `shape` filled with `v`: `(const v)` for 0-d, else
+/// `(expand (reshape (const v) [1,..]) shape)`, without the expand when every dim is 1.
+pub fn constant(eg: &mut EGraph, shape: &[usize], v: Scalar) -> Id {
+    let lit = eg.add(TensorLang::Lit(Lit(v)));
+    let c = eg.add(TensorLang::Const(lit));
+    if shape.is_empty() {
+        return c;
+    }
+    let ones = eg.add(TensorLang::Dims(Dims::new(&vec![1; shape.len()])));
+    let r = eg.add(TensorLang::Reshape([c, ones]));
+    if shape.iter().all(|&d| d == 1) {
+        return r;
+    }
+    let s = eg.add(TensorLang::Dims(Dims::new(shape)));
+    eg.add(TensorLang::Expand([r, s]))
 }
 
-fn view_type(egraph: &EGraph, view: &OpView) -> Option<TypeInfo> {
+/// The type of a node (read as an op) in the e-graph, or `None` if it is not well typed.
+pub fn view_type(egraph: &EGraph, view: &OpView) -> Option<TypeInfo> {
     let tys: Vec<&TypeInfo> = view.srcs.iter().map(|s| egraph[*s].data.ty.as_ref()).collect::<Option<_>>()?;
     type_of(view, &tys, &egraph.analysis.inputs)
 }
@@ -104,7 +144,8 @@ pub fn type_of(view: &OpView, tys: &[&TypeInfo], inputs: &[TypeInfo]) -> Option<
     }
 }
 
-/// The single value of every element of the node's result, when its operands' values make it known.
+/// The single value of every element of the node's result, when its operands' values make it known:
+/// constant folding of elementwise ops, views of constants, reductions of constants.
 fn fold(egraph: &EGraph, view: &OpView, ty: &TypeInfo) -> Option<Scalar> {
     let val = |id: Id| egraph[id].data.value;
     match &view.op {

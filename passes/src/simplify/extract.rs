@@ -8,12 +8,13 @@
 //! - counts an operand class once per node, so `x * x` is not charged for `x` twice;
 //! - then repairs what tree costs get wrong about sharing ([`Extraction::share`]).
 
-use super::analysis::{EGraph, node_type, type_of};
+use super::analysis::{EGraph, type_of, view_type};
 use super::cost::{self, Cost};
 use super::lang::{TensorLang, op_view};
 use crate::graph::{Graph, NodeId, Op, TypeInfo};
 use egg::{Id, Language};
-use std::collections::{HashMap, HashSet};
+use std::cmp::Reverse;
+use std::collections::{BinaryHeap, HashMap, HashSet};
 use std::hash::{Hash, Hasher};
 
 /// What is fixed about one e-node before the search: whether it may be picked and its own cost.
@@ -48,80 +49,118 @@ impl Extraction {
         Some(&egraph[id].nodes[choice.node])
     }
 
-    fn own(&self, id: Id) -> Cost {
-        let c = self.best[usize::from(id)].expect("a live class has a choice");
-        self.infos[self.index[usize::from(id)]][c.node].own
+    /// The own (work, nodes) of node `node` of class `id`, as signed numbers for differences.
+    fn own(&self, id: Id, node: usize) -> (i64, i64) {
+        let c = self.infos[self.index[usize::from(id)]][node].own;
+        (c.work.min(i64::MAX as u64) as i64, c.nodes as i64)
     }
 
-    /// The classes the current choices reach from `root`, operands first; `None` if they form a cycle
-    /// or reach a class without a choice.
+    /// The classes the current choices reach from `root`, operands before users; `None` if they form
+    /// a cycle or reach a class without a choice.
     fn live(&self, egraph: &EGraph, root: Id) -> Option<Vec<Id>> {
+        const NEW: u8 = 0;
+        const OPEN: u8 = 1;
+        const DONE: u8 = 2;
+        let mut state = vec![NEW; self.best.len()];
         let mut order = Vec::new();
-        let mut state: HashMap<Id, bool> = HashMap::new(); // false: open, true: done
         let mut stack = vec![(egraph.find(root), false)];
         while let Some((id, ready)) = stack.pop() {
+            let i = usize::from(id);
             if ready {
-                state.insert(id, true);
+                state[i] = DONE;
                 order.push(id);
                 continue;
             }
-            match state.get(&id) {
-                Some(true) => continue,
-                Some(false) => return None,
-                None => {}
+            match state[i] {
+                DONE => continue,
+                OPEN => return None,
+                _ => {}
             }
-            state.insert(id, false);
+            state[i] = OPEN;
             stack.push((id, true));
             for ch in self.node(egraph, id)?.children().iter().rev() {
                 let ch = egraph.find(*ch);
-                match state.get(&ch) {
-                    Some(true) => {}
-                    Some(false) => return None,
-                    None => stack.push((ch, false)),
+                match state[usize::from(ch)] {
+                    DONE => {}
+                    OPEN => return None,
+                    _ => stack.push((ch, false)),
                 }
             }
         }
         Some(order)
     }
 
-    /// The DAG cost of the live classes: work and nodes, each class once.
-    fn dag_cost(&self, live: &[Id]) -> (u64, u64) {
-        live.iter().fold((0, 0), |(w, n), &id| {
-            let c = self.own(id);
-            (w.saturating_add(c.work), n + c.nodes)
-        })
-    }
-
     /// Repairs sharing. Tree costs charge a value once per user, so two users of one value can pick two
     /// forms of it (`abs(reshape(p))` here, `abs(p)` there) and the graph computes it twice. This pass
-    /// walks the graph the choices spell and switches a class to another of its nodes whose operands
-    /// that graph computes anyway, whenever the graph's total work (then node count) goes down, until
-    /// no switch helps. Deterministic: classes in operand-first order, nodes in class order.
+    /// keeps use counts over the graph the choices spell and switches a class to another of its nodes
+    /// whose operands that graph computes anyway (and computes before it, so no cycle can form)
+    /// whenever the graph's total work (then node count) goes down. Deterministic: classes in operand-
+    /// first order, nodes in class order, repeated until no switch helps.
     pub fn share(&mut self, egraph: &EGraph, root: Id) {
-        let Some(mut live) = self.live(egraph, root) else { return };
-        let mut total = self.dag_cost(&live);
+        let Some(order) = self.live(egraph, root) else { return };
+        let n = self.best.len();
+        let mut pos = vec![usize::MAX; n];
+        let mut uses = vec![0u32; n];
+        for (k, id) in order.iter().enumerate() {
+            pos[usize::from(*id)] = k;
+        }
+        uses[usize::from(egraph.find(root))] = 1;
+        for id in &order {
+            for ch in self.node(egraph, *id).expect("live").children() {
+                uses[usize::from(egraph.find(*ch))] += 1;
+            }
+        }
+        let mut undo: Vec<usize> = Vec::new();
         for _ in 0..8 {
             let mut improved = false;
-            for c in live.clone() {
-                let live_set: HashSet<Id> = live.iter().copied().collect();
-                let (Some(current), k) = (self.best[usize::from(c)], self.index[usize::from(c)]) else { continue };
-                if !live_set.contains(&c) {
+            for &c in &order {
+                let ci = usize::from(c);
+                if uses[ci] == 0 {
                     continue;
                 }
+                let current = self.best[ci].expect("live");
+                let k = self.index[ci];
                 for (i, node) in egraph[c].nodes.iter().enumerate() {
-                    let reuses = node.children().iter().all(|ch| live_set.contains(&egraph.find(*ch)));
-                    if i == current.node || !self.infos[k][i].valid || !reuses {
+                    let fits = node.children().iter().all(|ch| pos[usize::from(egraph.find(*ch))] < pos[ci]);
+                    if i == current.node || !self.infos[k][i].valid || !fits {
                         continue;
                     }
-                    self.best[usize::from(c)] = Some(Choice { node: i, ..current });
-                    match self.live(egraph, root) {
-                        Some(l) if self.dag_cost(&l) < total => {
-                            total = self.dag_cost(&l);
-                            live = l;
-                            improved = true;
-                            break;
+                    let children_live = node.children().iter().all(|ch| uses[usize::from(egraph.find(*ch))] > 0);
+                    if !children_live {
+                        continue;
+                    }
+                    // Tentatively switch: the new node's operands gain a use, the old node's lose one,
+                    // and whatever no longer has a use drops out with its cost.
+                    undo.clear();
+                    for ch in node.children() {
+                        uses[usize::from(egraph.find(*ch))] += 1;
+                    }
+                    let (nw, nn) = self.own(c, i);
+                    let (ow, on) = self.own(c, current.node);
+                    let mut delta = (nw - ow, nn - on);
+                    let mut dying: Vec<Id> = self.node(egraph, c).expect("live").children().to_vec();
+                    while let Some(ch) = dying.pop() {
+                        let ch = egraph.find(ch);
+                        let chi = usize::from(ch);
+                        uses[chi] -= 1;
+                        undo.push(chi);
+                        if uses[chi] == 0 {
+                            let node = self.best[chi].expect("live").node;
+                            let (w, nodes) = self.own(ch, node);
+                            delta = (delta.0 - w, delta.1 - nodes);
+                            dying.extend(egraph[ch].nodes[node].children().iter().copied());
                         }
-                        _ => self.best[usize::from(c)] = Some(current),
+                    }
+                    if delta < (0, 0) {
+                        self.best[ci] = Some(Choice { node: i, ..current });
+                        improved = true;
+                        break;
+                    }
+                    for &chi in &undo {
+                        uses[chi] += 1;
+                    }
+                    for ch in node.children() {
+                        uses[usize::from(egraph.find(*ch))] -= 1;
                     }
                 }
             }
@@ -132,38 +171,87 @@ impl Extraction {
     }
 }
 
-/// Picks the cheapest node of every class: a fixpoint over all classes, each node costed from its
-/// operands' current best (a node is taken only when strictly better, so the loop ends).
-pub fn extract(egraph: &EGraph) -> Extraction {
-    let mut ids: Vec<Id> = egraph.classes().map(|c| c.id).collect();
-    ids.sort();
-    let size = ids.last().map_or(0, |&i| usize::from(i) + 1);
-    let infos: Vec<Vec<NodeInfo>> = ids.iter().map(|&id| egraph[id].nodes.iter().map(|n| info(egraph, id, n)).collect()).collect();
+/// Picks the cheapest node of every class the root reaches, by Knuth's generalization of Dijkstra's
+/// algorithm: a node becomes a candidate once all its operand classes are settled, the cheapest
+/// candidate settles its class, and so on. A node's operands are always settled before it, so the
+/// choices never form a cycle, whatever the costs (they saturate on very deep graphs).
+///
+/// A class used more than once in the input graph (`shared`) is charged to none of its users: it is
+/// computed once whatever they choose. This keeps costs from doubling at every reconvergent path of a
+/// deep graph and makes users prefer forms that reuse what is computed anyway.
+pub fn extract(egraph: &EGraph, root: Id) -> Extraction {
+    let size = egraph.classes().map(|c| usize::from(c.id) + 1).max().unwrap_or(0);
+    let order = postorder(egraph, root, size);
+    let mut index = vec![usize::MAX; size];
+    for (k, id) in order.iter().enumerate() {
+        index[usize::from(*id)] = k;
+    }
+    let infos: Vec<Vec<NodeInfo>> = order.iter().map(|&id| egraph[id].nodes.iter().map(|n| info(egraph, id, n)).collect()).collect();
+    // Users of each class (as class position and node index) and, per node, its unsettled operands.
+    let mut users: Vec<Vec<(usize, usize)>> = vec![vec![]; order.len()];
+    let mut pending: Vec<Vec<usize>> = Vec::with_capacity(order.len());
+    let mut heap = BinaryHeap::new();
     let mut best: Vec<Option<Choice>> = vec![None; size];
-    loop {
-        let mut changed = false;
-        for (k, &id) in ids.iter().enumerate() {
-            for (i, node) in egraph[id].nodes.iter().enumerate() {
-                let info = &infos[k][i];
-                if !info.valid {
-                    continue;
-                }
-                let Some((cost, fp)) = node_cost(egraph, &best, node, info) else { continue };
-                let slot = &mut best[usize::from(id)];
-                if slot.is_none_or(|b| (cost, fp) < (b.cost, b.fp)) {
-                    *slot = Some(Choice { cost, fp, node: i });
-                    changed = true;
-                }
+    for (k, &id) in order.iter().enumerate() {
+        let mut counts = Vec::with_capacity(egraph[id].nodes.len());
+        for (i, node) in egraph[id].nodes.iter().enumerate() {
+            let mut distinct: Vec<usize> = node.children().iter().map(|c| index[usize::from(egraph.find(*c))]).collect();
+            distinct.sort_unstable();
+            distinct.dedup();
+            for &c in &distinct {
+                users[c].push((k, i));
+            }
+            counts.push(distinct.len());
+            if distinct.is_empty() && infos[k][i].valid {
+                let (cost, fp) = node_cost(egraph, &best, node, &infos[k][i]).expect("a leaf has no operands");
+                heap.push(Reverse((cost, fp, k, i)));
             }
         }
-        if !changed {
-            let mut index = vec![usize::MAX; size];
-            for (k, id) in ids.iter().enumerate() {
-                index[usize::from(*id)] = k;
+        pending.push(counts);
+    }
+    while let Some(Reverse((cost, fp, k, i))) = heap.pop() {
+        let slot = &mut best[usize::from(order[k])];
+        if slot.is_some() {
+            continue;
+        }
+        *slot = Some(Choice { cost, fp, node: i });
+        for &(uk, ui) in &users[k] {
+            pending[uk][ui] -= 1;
+            if pending[uk][ui] == 0 && best[usize::from(order[uk])].is_none() && infos[uk][ui].valid {
+                let node = &egraph[order[uk]].nodes[ui];
+                if let Some((cost, fp)) = node_cost(egraph, &best, node, &infos[uk][ui]) {
+                    heap.push(Reverse((cost, fp, uk, ui)));
+                }
             }
-            return Extraction { best, infos, index };
         }
     }
+    Extraction { best, infos, index }
+}
+
+/// The classes reachable from `root` through any node, each after the classes its nodes use (except
+/// along cycles).
+fn postorder(egraph: &EGraph, root: Id, size: usize) -> Vec<Id> {
+    let mut seen = vec![false; size];
+    let mut order = Vec::new();
+    let root = egraph.find(root);
+    seen[usize::from(root)] = true;
+    let mut stack = vec![(root, false)];
+    while let Some((id, ready)) = stack.pop() {
+        if ready {
+            order.push(id);
+            continue;
+        }
+        stack.push((id, true));
+        for node in egraph[id].nodes.iter().rev() {
+            for ch in node.children().iter().rev() {
+                let ch = egraph.find(*ch);
+                if !std::mem::replace(&mut seen[usize::from(ch)], true) {
+                    stack.push((ch, false));
+                }
+            }
+        }
+    }
+    order
 }
 
 fn info(egraph: &EGraph, class: Id, node: &TensorLang) -> NodeInfo {
@@ -189,7 +277,9 @@ fn info(egraph: &EGraph, class: Id, node: &TensorLang) -> NodeInfo {
         return NodeInfo { valid: class_ty.is_none(), ..invalid };
     }
     let (Some(view), Some(class_ty)) = (op_view(node, egraph), class_ty) else { return invalid };
-    if node_type(egraph, node).as_ref() != Some(class_ty) {
+    // A class's first node gave it its type (`make`), so a lone node is well typed; where rules merged
+    // nodes into a class, each is checked.
+    if egraph[class].nodes.len() > 1 && view_type(egraph, &view).as_ref() != Some(class_ty) {
         return invalid;
     }
     let src = view.srcs.first().and_then(|s| egraph[*s].data.ty.as_ref());
@@ -215,9 +305,10 @@ fn node_cost(
             continue;
         }
         seen.push(child);
-        cost = cost.saturating_add(c.cost);
+        let charged = if egraph[child].data.shared { Cost { computes: c.cost.computes.min(1), ..Cost::default() } } else { c.cost };
+        cost = cost.saturating_add(charged);
         if info.movement && slot == 0 {
-            cost.view_height = cost.view_height.saturating_add(c.cost.computes);
+            cost.view_height = cost.view_height.saturating_add(charged.computes);
         }
     }
     Some((cost, h.finish()))

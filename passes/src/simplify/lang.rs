@@ -79,8 +79,15 @@ impl TensorLang {
 // ---------------------------------------------------------------------------------------------------
 
 /// A list of integers: a shape, axes, a permutation, pad widths or slice parameters. Prints `[4,8]`.
+/// (A boxed slice keeps e-nodes small: e-matching scans them.)
 #[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
-pub struct Dims(pub Vec<usize>);
+pub struct Dims(pub Box<[usize]>);
+
+impl Dims {
+    pub fn new(d: &[usize]) -> Self {
+        Dims(d.into())
+    }
+}
 
 impl fmt::Display for Dims {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -93,9 +100,9 @@ impl FromStr for Dims {
     fn from_str(s: &str) -> Result<Self, ()> {
         let inner = s.strip_prefix('[').and_then(|s| s.strip_suffix(']')).ok_or(())?;
         if inner.is_empty() {
-            return Ok(Dims(vec![]));
+            return Ok(Dims::new(&[]));
         }
-        inner.split(',').map(|d| d.parse().map_err(|_| ())).collect::<Result<_, _>>().map(Dims)
+        inner.split(',').map(|d| d.parse().map_err(|_| ())).collect::<Result<Vec<usize>, _>>().map(|v| Dims::new(&v))
     }
 }
 
@@ -298,23 +305,27 @@ impl FromStr for InputRef {
 }
 
 /// A leaf the rules never look inside, with the type it was given (iota and random tensors need one).
+/// Boxed, so that the rare leaf does not make every e-node large.
 #[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
-pub enum Leaf {
+pub struct Leaf(pub Box<LeafKind>);
+
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum LeafKind {
     Iota { axis: usize, shape: Vec<usize>, dtype: DType },
     Rand { seed: u64, offset: u64, dist: Dist, shape: Vec<usize>, dtype: DType },
 }
 
 impl Leaf {
     pub fn op(&self) -> Op {
-        match self {
-            Leaf::Iota { axis, .. } => Op::Iota { axis: *axis },
-            Leaf::Rand { seed, offset, dist, .. } => Op::Rand { seed: *seed, offset: *offset, dist: *dist },
+        match &*self.0 {
+            LeafKind::Iota { axis, .. } => Op::Iota { axis: *axis },
+            LeafKind::Rand { seed, offset, dist, .. } => Op::Rand { seed: *seed, offset: *offset, dist: *dist },
         }
     }
 
     pub fn ty(&self) -> TypeInfo {
-        match self {
-            Leaf::Iota { shape, dtype, .. } | Leaf::Rand { shape, dtype, .. } => {
+        match &*self.0 {
+            LeafKind::Iota { shape, dtype, .. } | LeafKind::Rand { shape, dtype, .. } => {
                 TypeInfo { shape: shape.clone(), dtype: *dtype }
             }
         }
@@ -323,9 +334,9 @@ impl Leaf {
 
 impl fmt::Display for Leaf {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            Leaf::Iota { axis, .. } => write!(f, "iota.{axis}:{}", self.ty()),
-            Leaf::Rand { seed, offset, dist, .. } => write!(f, "rand.{dist:?}.{seed}.{offset}:{}", self.ty()),
+        match &*self.0 {
+            LeafKind::Iota { axis, .. } => write!(f, "iota.{axis}:{}", self.ty()),
+            LeafKind::Rand { seed, offset, dist, .. } => write!(f, "rand.{dist:?}.{seed}.{offset}:{}", self.ty()),
         }
     }
 }
@@ -455,14 +466,18 @@ pub fn from_graph(graph: &Graph) -> GraphExpr {
         let node = match &n.op {
             Op::Input(i) => TensorLang::Input(InputRef(*i)),
             Op::Const(v) => TensorLang::Const(b.lit(*v)),
-            Op::Iota { axis } => TensorLang::Leaf(Leaf::Iota { axis: *axis, shape: n.ty.shape.clone(), dtype: n.ty.dtype }),
-            Op::Rand { seed, offset, dist } => TensorLang::Leaf(Leaf::Rand {
+            Op::Iota { axis } => TensorLang::Leaf(Leaf(Box::new(LeafKind::Iota {
+                axis: *axis,
+                shape: n.ty.shape.clone(),
+                dtype: n.ty.dtype,
+            }))),
+            Op::Rand { seed, offset, dist } => TensorLang::Leaf(Leaf(Box::new(LeafKind::Rand {
                 seed: *seed,
                 offset: *offset,
                 dist: *dist,
                 shape: n.ty.shape.clone(),
                 dtype: n.ty.dtype,
-            }),
+            }))),
             Op::Unary(u) => TensorLang::Unary([b.add(TensorLang::UOp(UOp(*u))), s[0]]),
             Op::Binary(o) => TensorLang::Binary([b.add(TensorLang::BOp(BOp(*o))), s[0], s[1]]),
             Op::Where => TensorLang::Where([s[0], s[1], s[2]]),
@@ -505,7 +520,7 @@ impl ExprBuilder {
     }
 
     fn dims(&mut self, d: &[usize]) -> Id {
-        self.add(TensorLang::Dims(Dims(d.to_vec())))
+        self.add(TensorLang::Dims(Dims::new(d)))
     }
 
     fn lit(&mut self, v: Scalar) -> Id {

@@ -37,9 +37,15 @@
 //! | switch | default | what it allows |
 //! |---|---|---|
 //! | (none) | never | `x * 0 → 0` (NaN, inf), `exp(log x) → x` (x < 0) |
-//! | `assume_finite` | off | rules wrong for NaN/inf: `x - x → 0` (floats), `pow(x, 0.5) → sqrt(x)` (-inf) |
-//! | `allow_signed_zero_changes` | on | a -0.0 result may become +0.0 or back: `x + 0.0 → x`, `x - (-0.0) → x`, `0.0 - x → -x`, float sum over a size-1 axis → x, `pow(x, 0.5) → sqrt(x)` |
-//! | `allow_rounding_changes` | on | a different rounding of the same real value: reassociated float sums and products (`reduce-reduce`), `sum(broadcast x) → x * n`, folded float sums and products, `a * recip(b) → a / b`, `log(exp x) → x` (also right where exp overflowed), `pow(x, 2) → x * x` |
+//! | `assume_finite` | off | rules wrong where a NaN or inf appears: `x - x → 0` (floats), `pow(x, 0.5) → sqrt(x)` (-inf), `log(exp x) → x` (exp overflows for x > 88.7 in f32) |
+//! | `allow_signed_zero_changes` | on | a -0.0 result may become +0.0 or back: `x + 0.0 → x`, `x - (-0.0) → x`, `0.0 - x → -x`, float sum over a size-1 axis → x, `sum(broadcast x) → x * n`, `pow(x, 0.5) → sqrt(x)` |
+//! | `allow_rounding_changes` | on | a different rounding of the same real value: reassociated float sums and products (`reduce-reduce`), `sum(broadcast x) → x * n`, folded float sums and products, `a * recip(b) → a / b`, `pow(x, 2) → x * x`, `log(exp x) → x` |
+//!
+//! A different rounding can also move an overflow: a partial sum that overflowed before reassociation
+//! may not after it, and `1 / b` for a subnormal `b` overflows where `a / b` does not. These are the
+//! usual consequences of reassociation (what `-ffast-math`'s `reassoc` allows), accepted under
+//! `allow_rounding_changes`; a rule that is wrong for ordinary inputs that overflow (`log(exp x)`)
+//! needs `assume_finite` instead.
 //!
 //! Integer rules are exact (wrapping arithmetic is associative); bool sums are `or`. Constant folding is
 //! done by the reference interpreter in the op's dtype, so folding is exact under the interpreter: an
@@ -88,10 +94,13 @@ pub struct RuleSets {
     pub algebra: bool,
     pub movement: bool,
     pub reduce: bool,
+    /// Constant folding, done by the analysis (reported as `fold-const`): elementwise ops on
+    /// constants, views of constants, reductions of constants.
+    pub fold: bool,
 }
 
 impl RuleSets {
-    pub const ALL: RuleSets = RuleSets { algebra: true, movement: true, reduce: true };
+    pub const ALL: RuleSets = RuleSets { algebra: true, movement: true, reduce: true, fold: true };
 
     pub fn contains(self, set: RuleSet) -> bool {
         match set {
@@ -101,12 +110,13 @@ impl RuleSets {
         }
     }
 
-    /// Only `set`.
+    /// Only `set`'s table (and no folding).
     pub fn only(set: RuleSet) -> RuleSets {
         RuleSets {
             algebra: set == RuleSet::Algebra,
             movement: set == RuleSet::Movement,
             reduce: set == RuleSet::Reduce,
+            fold: false,
         }
     }
 }
@@ -158,7 +168,10 @@ pub struct Simplified {
     pub report: SimplifyReport,
 }
 
-/// The names of every rule, in table order.
+/// The report's name for constant folding, which the analysis does (not a table rule).
+pub const FOLD: &str = "fold-const";
+
+/// The names of every table rule, in table order (constant folding, [`FOLD`], is not among them).
 pub fn rule_names() -> Vec<&'static str> {
     rules::all().iter().map(|r| r.name).collect()
 }
@@ -166,12 +179,18 @@ pub fn rule_names() -> Vec<&'static str> {
 /// Simplifies a graph (see the module docs for what it guarantees).
 pub fn simplify(graph: &Graph, opts: &SimplifyOptions) -> Simplified {
     let start = Instant::now();
-    let analysis = TensorAnalysis { inputs: graph.inputs.clone(), fp: opts.fp() };
+    let analysis = TensorAnalysis {
+        inputs: graph.inputs.clone(),
+        fp: opts.fp(),
+        fold: opts.rule_sets.fold,
+        folds: 0,
+    };
 
     // 1. Graph → RecExpr → e-graph; classes of values used twice are marked shared.
     let expr = lang::from_graph(graph);
     let mut egraph = EGraph::new(analysis.clone());
     egraph.add_expr(&expr.expr);
+    egraph.rebuild(); // folding may have merged classes while adding
     let expr_ids = egraph.lookup_expr_ids(&expr.expr).expect("an expression just added is in the e-graph");
     let node_class = |i: usize| expr_ids[usize::from(expr.nodes[i])];
     for (i, uses) in graph.use_counts().into_iter().enumerate() {
@@ -196,7 +215,7 @@ pub fn simplify(graph: &Graph, opts: &SimplifyOptions) -> Simplified {
 
     // 3. Extract and rebuild the graph.
     let labels = class_labels(graph, egraph, &node_class);
-    let mut extraction = extract::extract(egraph);
+    let mut extraction = extract::extract(egraph, root);
     extraction.share(egraph, root);
     let built = extract::to_graph(egraph, &extraction, root, &graph.inputs, &labels)
         .and_then(|g| g.verify().map(|()| g).map_err(|e| format!("the result does not verify: {e}")));
@@ -205,7 +224,11 @@ pub fn simplify(graph: &Graph, opts: &SimplifyOptions) -> Simplified {
     let cost_before = cost::graph_cost(graph);
     let (result, kept_input) = match built {
         Ok(g) if cost::graph_cost(&g).work_and_nodes() <= cost_before.work_and_nodes() => (g, None),
-        Ok(g) => (graph.clone(), Some(format!("the extracted graph does more work than the input DEBUG {:?} {cost_before:?}\n{g}", cost::graph_cost(&g)))),
+        Ok(g) => {
+            let after = cost::graph_cost(&g);
+            let why = format!("the extracted graph does more work ({} work, {} nodes) than the input", after.work, after.nodes);
+            (graph.clone(), Some(why))
+        }
         Err(e) => (graph.clone(), Some(e)),
     };
 
@@ -237,13 +260,17 @@ fn class_labels(graph: &Graph, egraph: &EGraph, node_class: &impl Fn(usize) -> I
     out
 }
 
-/// Merges made by each rule over all iterations, in table order.
+/// Merges made by each rule over all iterations, in table order, then constant folding.
 fn fired_counts(runner: &Runner<TensorLang, TensorAnalysis>) -> Vec<(&'static str, usize)> {
-    rules::all()
+    let mut fired: Vec<(&'static str, usize)> = rules::all()
         .iter()
         .filter_map(|r| {
             let n: usize = runner.iterations.iter().filter_map(|it| it.applied.get(&r.rewrite.name)).sum();
             (n > 0).then_some((r.name, n))
         })
-        .collect()
+        .collect();
+    if runner.egraph.analysis.folds > 0 {
+        fired.push((FOLD, runner.egraph.analysis.folds));
+    }
+    fired
 }

@@ -647,14 +647,18 @@ impl GraphGen {
             }
             21 if tx.dtype.is_float() => {
                 let y = self.rng.pick(&self.pool.iter().copied().filter(|&n| self.g.node(n).ty == tx).collect::<Vec<_>>());
-                let first = if self.continuous && !self.division { 1 } else { 0 };
-                match first + self.rng.below(3 - first) {
+                let first = if self.continuous && !self.division { 2 } else { 0 };
+                match first + self.rng.below(4 - first) {
                     0 => {
                         let r = self.add(Op::Unary(UnaryOp::Recip), &[y])?;
                         let srcs = if self.rng.chance(0.5) { [x, r] } else { [r, x] };
                         self.add(Op::Binary(BinaryOp::Mul), &srcs)
                     }
                     1 => {
+                        let one = full(&mut self.g, Scalar::one(tx.dtype), &tx.shape);
+                        self.add(Op::Binary(BinaryOp::Div), &[one, y])
+                    }
+                    2 => {
                         let n = self.add(Op::Unary(UnaryOp::Neg), &[y])?;
                         self.add(Op::Binary(BinaryOp::Add), &[x, n])
                     }
@@ -765,4 +769,61 @@ impl GraphGen {
         self.g.verify().expect("generated graph verifies");
         self.g
     }
+}
+
+// ---------------------------------------------------------------------------------------------------
+// 5. A large, model-like graph: layers of matmul (as multiply + sum), bias, relu, softmax, residual,
+//    with the redundancies a lazy front end leaves behind (x * 1, + 0, double transposes, f32 → f64 →
+//    f32 casts, double negations, reshape chains).
+// ---------------------------------------------------------------------------------------------------
+
+/// A graph of `layers` layers on f32[16,32] activations (about 40 nodes a layer).
+pub fn layered_graph(layers: usize) -> Graph {
+    let (b, d) = (16, 32);
+    let f = |v: f64| Scalar::F32(v as f32);
+    let mut g = Graph::new();
+    let mut x = g.input(TypeInfo { shape: vec![b, d], dtype: DType::F32 });
+    for _ in 0..layers {
+        let w = g.input(TypeInfo { shape: vec![d, d], dtype: DType::F32 });
+        let bias = g.input(TypeInfo { shape: vec![d], dtype: DType::F32 });
+        // matmul: [b,d,1] * [1,d,d] summed over the middle axis
+        let xr = g.add(Op::Reshape(vec![b, d, 1]), &[x]);
+        let xe = g.add(Op::Expand(vec![b, d, d]), &[xr]);
+        let wr = g.add(Op::Reshape(vec![1, d, d]), &[w]);
+        let we = g.add(Op::Expand(vec![b, d, d]), &[wr]);
+        let m = g.add(Op::Binary(BinaryOp::Mul), &[xe, we]);
+        let s = g.add(Op::Reduce { op: ReduceOp::Sum, axes: vec![1] }, &[m]);
+        let h = g.add(Op::Reshape(vec![b, d]), &[s]);
+        let br = g.add(Op::Reshape(vec![1, d]), &[bias]);
+        let be = g.add(Op::Expand(vec![b, d]), &[br]);
+        let h = g.add(Op::Binary(BinaryOp::Add), &[h, be]);
+        let one = full(&mut g, f(1.0), &[b, d]);
+        let h = g.add(Op::Binary(BinaryOp::Mul), &[h, one]);
+        let zero = full(&mut g, f(0.0), &[b, d]);
+        let h = g.add(Op::Binary(BinaryOp::Add), &[h, zero]);
+        let relu = g.add(Op::Binary(BinaryOp::Max), &[h, zero]);
+        let t = g.add(Op::Permute(vec![1, 0]), &[relu]);
+        let t = g.add(Op::Permute(vec![1, 0]), &[t]);
+        // softmax over the last axis
+        let mx = g.add(Op::Reduce { op: ReduceOp::Max, axes: vec![1] }, &[t]);
+        let mx = g.add(Op::Expand(vec![b, d]), &[mx]);
+        let z = g.add(Op::Binary(BinaryOp::Sub), &[t, mx]);
+        let e = g.add(Op::Unary(UnaryOp::Exp), &[z]);
+        let sum = g.add(Op::Reduce { op: ReduceOp::Sum, axes: vec![1] }, &[e]);
+        let sum = g.add(Op::Expand(vec![b, d]), &[sum]);
+        let r = g.add(Op::Unary(UnaryOp::Recip), &[sum]);
+        let y = g.add(Op::Binary(BinaryOp::Mul), &[e, r]);
+        let y = g.add(Op::Cast(DType::F64), &[y]);
+        let y = g.add(Op::Cast(DType::F32), &[y]);
+        let y = g.add(Op::Unary(UnaryOp::Neg), &[y]);
+        let y = g.add(Op::Unary(UnaryOp::Neg), &[y]);
+        let y = g.add(Op::Reshape(vec![b * d]), &[y]);
+        let y = g.add(Op::Reshape(vec![b, d]), &[y]);
+        let half = full(&mut g, f(0.5), &[b, d]);
+        let y = g.add(Op::Binary(BinaryOp::Mul), &[y, half]);
+        x = g.add(Op::Binary(BinaryOp::Add), &[y, x]);
+    }
+    g.outputs = vec![x];
+    g.verify().expect("layered graph verifies");
+    g
 }

@@ -9,7 +9,7 @@
 //!   `zero-add`), so the e-graph never fills with permutations of sums.
 
 use super::{
-    Cond, Row, add_identity, always, and, build, constant_like, float, fold_const, is_false, is_half, is_minus_one,
+    Cond, Row, add_identity, always, and, build, constant_like, float, is_false, is_half, is_minus_one,
     is_one, is_true, is_two, is_zero, neg_identity, policy, rw, sub_identity, ty_of, value, var,
 };
 use crate::simplify::lang::{Payloads, TensorLang, UOp};
@@ -64,8 +64,9 @@ pub fn rules() -> Vec<Row> {
         rw("or-self",      "(binary or ?x ?x)",                          "?x",                  always()),
         // x - x → 0: integers exact; floats only with assume_finite (inf - inf and NaN - NaN are NaN).
         build("sub-self",  "(binary sub ?x ?x)",                         zeros_like("?x"),      int_or_finite("?x")),
-        // log(exp(x)) → x: right for NaN and ±inf, but drops exp's rounding and overflow (exp(100f32) = inf) (rounding switch).
-        rw("log-exp",      "(unary log (unary exp ?x))",                 "?x",                  policy(|fp| fp.rounding)),
+        // log(exp(x)) → x: right for NaN and ±inf inputs, but where exp overflows (x > 88.7 in f32) the
+        // original is inf: needs assume_finite (and the rounding switch: exp and log each round).
+        rw("log-exp",      "(unary log (unary exp ?x))",                 "?x",                  policy(|fp| fp.rounding && fp.assume_finite)),
 
         // ---- canonical forms: fewer, cheaper ops -------------------------------------------------------
         // a + (-b) → a - b: IEEE 754 defines a - b as a + (-b): exact, integers too.
@@ -76,7 +77,8 @@ pub fn rules() -> Vec<Row> {
         rw("sub-neg",      "(binary sub ?a (unary neg ?b))",             "(binary add ?a ?b)",  always()),
         // (-a) * (-b) → a * b: the signs cancel before rounding: exact.
         rw("neg-mul-neg",  "(binary mul (unary neg ?a) (unary neg ?b))", "(binary mul ?a ?b)",  always()),
-        // a * recip(b) → a / b: one rounding instead of two, and 1/b no longer overflows (rounding switch).
+        // a * recip(b) → a / b: one rounding instead of two (rounding switch); for a subnormal b, 1/b
+        // overflowed to inf in the original.
         // Not when recip(b) is used elsewhere: it is computed anyway, and a multiply is cheaper than a divide.
         rw("mul-recip",    "(binary mul ?a (unary recip ?b))",           "(binary div ?a ?b)",  and(policy(|fp| fp.rounding), unshared_recip())),
         // recip(b) * a → a / b: as mul-recip.
@@ -97,17 +99,8 @@ pub fn rules() -> Vec<Row> {
         rw("where-true",   "(where ?c ?a ?b)",                           "?a",                  value("?c", is_true)),
         // where(false, a, b) → b.
         rw("where-false",  "(where ?c ?a ?b)",                           "?b",                  value("?c", is_false)),
-
-        // ---- constant folding: an op on broadcast constants is one constant, computed by the reference
-        //      interpreter in the op's dtype (f32 ops round to f32 once) -------------------------------
-        // unary op of a constant.
-        build("fold-unary",  "(unary ?op ?x)",                           fold_const(),          always()),
-        // binary op of two constants.
-        build("fold-binary", "(binary ?op ?a ?b)",                       fold_const(),          always()),
-        // where with a constant condition and constant chosen branch, or all constant.
-        build("fold-where",  "(where ?c ?a ?b)",                         fold_const(),          always()),
-        // cast of a constant (floats to integers truncate and saturate, as every cast does).
-        build("fold-cast",   "(cast ?x ?d)",                             fold_const(),          always()),
+        // Constant folding (an elementwise op on broadcast constants becomes one constant, computed by
+        // the reference interpreter in the op's dtype) happens in the analysis: see `analysis::fold`.
     ]
 }
 

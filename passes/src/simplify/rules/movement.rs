@@ -8,14 +8,15 @@
 //!   last field (views left above computed values) decides; a view that reaches a leaf is index math in
 //!   the load, which is what fusion wants, and views that meet cancel (`permute-permute`).
 //!   They never go through a value used twice in the input graph: that value would be computed once as
-//!   it is and once permuted.
+//!   it is and once permuted. Only the outermost view of a same-kind chain is pushed (the inner ones
+//!   compose with it first).
 //! - **expand goes up**: an elementwise op on a broadcast computes the same numbers many times, so
 //!   `exp(expand(x))` becomes `expand(exp(x))` (less work by the broadcast factor).
 
 use super::{
-    Builder, Cond, Row, add_dims, always, and, build, constant, dims_of, fold_const, known, rw, shape_of, unshared, var,
+    Builder, Cond, Row, add_dims, always, and, build, constant, dims_of, known, rw, shape_of, ty_of, unshared, var,
 };
-use crate::simplify::lang::TensorLang;
+use crate::simplify::lang::{Payloads, TensorLang};
 use egg::Id;
 
 #[rustfmt::skip]
@@ -45,33 +46,25 @@ pub fn rules() -> Vec<Row> {
         // pad by zero widths.
         rw("pad-id",          "(pad ?x ?l ?h ?v)",                        "?x",                         zero_widths()),
 
-        // ---- views of constants stay constants: one broadcast 0-d const (chained expands merge) ----------
-        // reshape of a broadcast constant.
-        build("reshape-const", "(reshape ?x ?s)",                         fold_const(),                 always()),
-        // permute of a broadcast constant.
-        build("permute-const", "(permute ?x ?p)",                         fold_const(),                 always()),
-        // expand of a broadcast constant (expand of expand of a 0-d const merges).
-        build("expand-const",  "(expand ?x ?s)",                          fold_const(),                 always()),
-        // slice of a broadcast constant.
-        build("slice-const",   "(slice ?x ?a ?b ?s)",                     fold_const(),                 always()),
-        // pad of a broadcast constant with its own value.
-        build("pad-const",     "(pad ?x ?l ?h ?v)",                       fold_const(),                 always()),
+        // Views of constants stay constants (a reshape of an expanded constant, an expand of an expanded
+        // 0-d constant): the analysis gives every view of a broadcast constant its value, and the class
+        // then gets the canonical constant (`analysis::fold`).
 
         // ---- permute and reshape go down (same cost; never through a shared value) -----------------------
         // permute(f(x)) → f(permute(x)) for a unary f.
-        rw("permute-unary",   "(permute (unary ?op ?x) ?p)",              "(unary ?op (permute ?x ?p))", unshared(["?op", "?x"], unary)),
+        rw("permute-unary",   "(permute (unary ?op ?x) ?p)",              "(unary ?op (permute ?x ?p))", push(is_permute, unshared(["?op", "?x"], unary))),
         // reshape(f(x)) → f(reshape(x)) for a unary f.
-        rw("reshape-unary",   "(reshape (unary ?op ?x) ?s)",              "(unary ?op (reshape ?x ?s))", unshared(["?op", "?x"], unary)),
+        rw("reshape-unary",   "(reshape (unary ?op ?x) ?s)",              "(unary ?op (reshape ?x ?s))", push(is_reshape, unshared(["?op", "?x"], unary))),
         // permute(cast(x)) → cast(permute(x)).
-        rw("permute-cast",    "(permute (cast ?x ?d) ?p)",                "(cast (permute ?x ?p) ?d)",  unshared(["?x", "?d"], cast)),
+        rw("permute-cast",    "(permute (cast ?x ?d) ?p)",                "(cast (permute ?x ?p) ?d)",  push(is_permute, unshared(["?x", "?d"], cast))),
         // reshape(cast(x)) → cast(reshape(x)).
-        rw("reshape-cast",    "(reshape (cast ?x ?d) ?s)",                "(cast (reshape ?x ?s) ?d)",  unshared(["?x", "?d"], cast)),
+        rw("reshape-cast",    "(reshape (cast ?x ?d) ?s)",                "(cast (reshape ?x ?s) ?d)",  push(is_reshape, unshared(["?x", "?d"], cast))),
         // permute(a op b) → permute(a) op permute(b) when a or b takes the permute for free.
         rw("permute-binary",  "(permute (binary ?op ?a ?b) ?p)", "(binary ?op (permute ?a ?p) (permute ?b ?p))",
-                                                                          and(unshared(["?op", "?a", "?b"], binary), absorbs(is_permute))),
+                                                                          push(is_permute, and(unshared(["?op", "?a", "?b"], binary), absorbs(is_permute)))),
         // reshape(a op b) → reshape(a) op reshape(b) when a or b takes the reshape for free.
         rw("reshape-binary",  "(reshape (binary ?op ?a ?b) ?s)", "(binary ?op (reshape ?a ?s) (reshape ?b ?s))",
-                                                                          and(unshared(["?op", "?a", "?b"], binary), absorbs(is_reshape))),
+                                                                          push(is_reshape, and(unshared(["?op", "?a", "?b"], binary), absorbs(is_reshape)))),
 
         // ---- expand goes up: compute before broadcasting ---------------------------------------------------
         // f(expand(x)) → expand(f(x)) for a unary f.
@@ -107,20 +100,27 @@ fn is_reshape(n: &TensorLang) -> bool {
     matches!(n, TensorLang::Reshape(_))
 }
 
+/// A push of the matched view (of kind `kind`) is allowed: `cond` holds, and the view is the outermost of
+/// a chain of views of its kind. An inner view (`reshape(reshape(y))`'s inner one) composes with the
+/// outer first, so pushing it too would only explore forms that the composed view makes moot.
+fn push(kind: fn(&TensorLang) -> bool, cond: Cond) -> Cond {
+    Box::new(move |eg, id, m| !eg[id].parents().any(|p| kind(eg.id_to_node(p))) && cond(eg, id, m))
+}
+
 /// The class bound to `x` has the shape of the payload bound to `s`.
 fn shape_is(x: &str, s: &str) -> Cond {
     let (x, s) = (var(x), var(s));
-    Box::new(move |eg, _, m| shape_of(eg, m[x]).is_some_and(|shape| dims_of(eg, m[s]) == Some(shape)))
+    Box::new(move |eg, _, m| ty_of(eg, m[x]).is_some_and(|t| eg.dims(m[s]) == Some(&t.shape[..])))
 }
 
 fn same_shape(a: &str, b: &str) -> Cond {
     let (a, b) = (var(a), var(b));
-    Box::new(move |eg, _, m| shape_of(eg, m[a]).is_some_and(|sa| shape_of(eg, m[b]) == Some(sa)))
+    Box::new(move |eg, _, m| matches!((ty_of(eg, m[a]), ty_of(eg, m[b])), (Some(x), Some(y)) if x.shape == y.shape))
 }
 
 fn identity_perm(p: &str) -> Cond {
     let p = var(p);
-    Box::new(move |eg, _, m| dims_of(eg, m[p]).is_some_and(|p| p.iter().enumerate().all(|(i, &a)| i == a)))
+    Box::new(move |eg, _, m| eg.dims(m[p]).is_some_and(|p| p.iter().enumerate().all(|(i, &a)| i == a)))
 }
 
 /// `(slice ?x ?a ?b ?s)` starts at 0, steps by 1 (or has one element) along every axis and keeps the
@@ -128,11 +128,12 @@ fn identity_perm(p: &str) -> Cond {
 fn slice_is_id() -> Cond {
     let [x, a, b, s] = ["?x", "?a", "?b", "?s"].map(var);
     Box::new(move |eg, _, m| {
-        let (Some(start), Some(step), Some(out)) = (dims_of(eg, m[a]), dims_of(eg, m[b]), dims_of(eg, m[s])) else {
+        let (Some(start), Some(step), Some(out), Some(t)) = (eg.dims(m[a]), eg.dims(m[b]), eg.dims(m[s]), ty_of(eg, m[x]))
+        else {
             return false;
         };
-        let steps_ok = step.iter().zip(&out).all(|(&st, &n)| st == 1 || n <= 1);
-        start.iter().all(|&v| v == 0) && steps_ok && shape_of(eg, m[x]) == Some(out)
+        let steps_ok = step.iter().zip(out).all(|(&st, &n)| st == 1 || n <= 1);
+        start.iter().all(|&v| v == 0) && steps_ok && t.shape == out
     })
 }
 
@@ -140,8 +141,8 @@ fn slice_is_id() -> Cond {
 fn zero_widths() -> Cond {
     let [l, h] = ["?l", "?h"].map(var);
     Box::new(move |eg, _, m| {
-        let zero = |d: Option<Vec<usize>>| d.is_some_and(|d| d.iter().all(|&v| v == 0));
-        zero(dims_of(eg, m[l])) && zero(dims_of(eg, m[h]))
+        let zero = |d: Option<&[usize]>| d.is_some_and(|d| d.iter().all(|&v| v == 0));
+        zero(eg.dims(m[l])) && zero(eg.dims(m[h]))
     })
 }
 

@@ -3,7 +3,7 @@
 //! Reductions keep the reduced axes with size 1, so axis numbers mean the same before and after a
 //! reduce, and a reduce over axes that are already 1 is the identity.
 
-use super::{Builder, Cond, Row, add_dims, and, build, constant, dims_of, fold_const, always, rw, ty_of, unshared, var};
+use super::{Builder, Cond, Row, add_dims, and, build, constant, dims_of, rw, ty_of, unshared, var};
 use crate::simplify::lang::{Payloads, TensorLang};
 use egg::{Id, Subst, Var};
 use smelt_codegen::{ReduceOp, Scalar};
@@ -25,8 +25,8 @@ pub fn rules() -> Vec<Row> {
         build("amax-expand",   "(reduce amax (expand ?x ?s) ?a)",   drop_reduce(),  over_broadcast(false)),
         // min over broadcast axes: as amax-expand.
         build("amin-expand",   "(reduce amin (expand ?x ?s) ?a)",   drop_reduce(),  over_broadcast(false)),
-        // reduce of a broadcast constant c over n elements: n·c, c^n (float sum/prod under the rounding switch), c for max/min.
-        build("fold-reduce",   "(reduce ?op ?x ?a)",                fold_const(),   always()),
+        // A reduce of a broadcast constant c over n elements is n·c, c^n (float sums and products only
+        // under the rounding switch) or c: folded by the analysis (`analysis::fold`).
     ]
 }
 
@@ -67,7 +67,7 @@ fn merge_axes() -> Builder {
 fn unit_axes() -> Cond {
     let [op, x, a] = ["?op", "?x", "?a"].map(var);
     Box::new(move |eg, _, m| {
-        let (Some(r), Some(t), Some(axes)) = (reduce_op(eg, m[op]), ty_of(eg, m[x]), dims_of(eg, m[a])) else {
+        let (Some(r), Some(t), Some(axes)) = (reduce_op(eg, m[op]), ty_of(eg, m[x]), eg.dims(m[a])) else {
             return false;
         };
         let units = axes.iter().all(|&i| t.shape.get(i) == Some(&1));
