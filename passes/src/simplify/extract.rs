@@ -330,6 +330,24 @@ pub fn to_graph(
     };
     let mut done: HashMap<Id, NodeId> = HashMap::new();
     let mut open: HashSet<Id> = HashSet::new();
+    // The inputs the result uses come first, in input order, as a front end adds them.
+    let live = ext.live(egraph, root).ok_or("the extracted choices form a cycle")?;
+    let mut used: Vec<(u32, Id)> = live
+        .iter()
+        .filter_map(|&id| match ext.node(egraph, id) {
+            Some(TensorLang::Input(i)) => Some((i.0, id)),
+            _ => None,
+        })
+        .collect();
+    used.sort();
+    for (i, id) in used {
+        let ty = inputs.get(i as usize).ok_or_else(|| format!("no input {i}"))?.clone();
+        let nid = g.add_typed(Op::Input(i), &[], ty);
+        if let Some(l) = labels.get(&id) {
+            g.labels.entry(nid).or_insert_with(|| l.clone());
+        }
+        done.insert(id, nid);
+    }
     let mut outputs = Vec::with_capacity(outs.len());
     for &out in outs.iter() {
         let mut stack = vec![(egraph.find(out), false)];

@@ -282,7 +282,7 @@ impl Builder<'_> {
                 };
                 let head = head.as_str();
                 if let Some(u) = UNARY.into_iter().find(|u| u.name() == head) {
-                    let x = self.node(&args[0], None);
+                    let x = self.node(&args[0], like);
                     return self.g.add(Op::Unary(u), &[x]);
                 }
                 if let Some(b) = BINARY.into_iter().find(|b| b.name() == head) {
@@ -826,4 +826,33 @@ pub fn layered_graph(layers: usize) -> Graph {
     g.outputs = vec![x];
     g.verify().expect("layered graph verifies");
     g
+}
+
+// ---------------------------------------------------------------------------------------------------
+// 6. Snapshot cases: one graph in the s-expression form, simplified and checked.
+// ---------------------------------------------------------------------------------------------------
+
+/// Simplifies the graph `exprs` over inputs `decls` with `opts`, checks the result against the input on
+/// random inputs (bit for bit under the exact policy, else up to rounding; NaN, inf and ±0 among the
+/// inputs unless `assume_finite`), and returns the snapshot text and the report.
+pub fn run_case(decls: &str, exprs: &str, opts: &SimplifyOptions) -> (String, smelt_passes::simplify::SimplifyReport) {
+    let g = build_graph(decls, exprs);
+    let exact = !opts.allow_signed_zero_changes && !opts.allow_rounding_changes && !opts.assume_finite;
+    let how = if exact { Compare::Bitwise } else { Compare::Close };
+    let mut rng = Rng::new(7);
+    let s = check_sound(&g, opts, &mut rng, 20, !opts.assume_finite, how).unwrap_or_else(|e| panic!("{e}\nbefore:\n{g}"));
+    let text = format!("{decls}  =>  {exprs}\n--- before\n{g}--- after\n{}--- report\n{}", s.graph, s.report);
+    (text, s.report)
+}
+
+/// The rule a snapshot case exercises: the longest rule name (or `fold-const`) that the case's name
+/// starts with (`add_zero_i32` exercises `add-zero`).
+pub fn exercised_rule(case: &str) -> Option<&'static str> {
+    let kebab = case.replace('_', "-");
+    let mut names = smelt_passes::simplify::rule_names();
+    names.push(smelt_passes::simplify::FOLD);
+    names
+        .into_iter()
+        .filter(|r| kebab == *r || kebab.starts_with(&format!("{r}-")))
+        .max_by_key(|r| r.len())
 }

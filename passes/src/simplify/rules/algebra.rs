@@ -89,8 +89,9 @@ pub fn rules() -> Vec<Row> {
         // ---- casts -------------------------------------------------------------------------------------
         // cast(x, d) → x when x already has dtype d.
         rw("cast-same",    "(cast ?x ?d)",                               "?x",                  dtype_is("?x", "?d")),
-        // cast(cast(x, m), d) → cast(x, d) when x → m is exact (every value of x's dtype is a value of m).
-        rw("cast-cast",    "(cast (cast ?x ?m) ?d)",                     "(cast ?x ?d)",        widens_exactly("?x", "?m")),
+        // cast(cast(x, m), d) → cast(x, d) when x → m is exact and m → d treats those values as x → d
+        // does (float-to-integer casts saturate where integer casts wrap: i32 → f64 → u8 is not i32 → u8).
+        rw("cast-cast",    "(cast (cast ?x ?m) ?d)",                     "(cast ?x ?d)",        cast_chain_exact("?x", "?m", "?d")),
 
         // ---- where -------------------------------------------------------------------------------------
         // where(c, x, x) → x.
@@ -142,13 +143,21 @@ fn dtype_is(x: &str, d: &str) -> Cond {
     })
 }
 
-/// Converting the dtype of `x` to the payload dtype `m` loses nothing.
-fn widens_exactly(x: &str, m: &str) -> Cond {
-    let (x, m) = (var(x), var(m));
-    Box::new(move |eg, _, s| match (ty_of(eg, s[x]), eg.dtype(s[m])) {
-        (Some(t), Some(to)) => exact_widening(t.dtype, to),
+/// `cast(cast(x, m), d)` is `cast(x, d)` for the dtypes of `x` and the payloads `m`, `d`.
+fn cast_chain_exact(x: &str, m: &str, d: &str) -> Cond {
+    let (x, m, d) = (var(x), var(m), var(d));
+    Box::new(move |eg, _, s| match (ty_of(eg, s[x]), eg.dtype(s[m]), eg.dtype(s[d])) {
+        (Some(t), Some(m), Some(d)) => cast_chain(t.dtype, m, d),
         _ => false,
     })
+}
+
+/// Casting `from → m → d` gives what `from → d` gives, for every value of `from`: `from → m` is exact,
+/// and if it turned integers into floats while `d` is an integer type (a saturating float-to-integer
+/// cast after, a wrapping integer cast in the direct form), every value of `from` fits in `d`.
+pub fn cast_chain(from: DType, m: DType, d: DType) -> bool {
+    let int_into_float = !from.is_float() && m.is_float();
+    exact_widening(from, m) && !(int_into_float && d.is_int() && !exact_widening(from, d))
 }
 
 /// Every value of `from` is exactly a value of `to` (so a later cast from `to` sees the same number).
@@ -167,6 +176,20 @@ pub fn exact_widening(from: DType, to: DType) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn cast_chains() {
+        use DType::*;
+        // -3i32 → f64 → u8 saturates to 0, -3i32 → u8 wraps to 253: not the same cast.
+        assert!(!cast_chain(I32, F64, U8));
+        assert!(cast_chain(I32, F64, I64));
+        assert!(cast_chain(I32, F64, F32));
+        assert!(cast_chain(U8, F32, U8));
+        assert!(cast_chain(I32, I64, U8));
+        assert!(cast_chain(F32, F64, U8));
+        assert!(cast_chain(Bool, F32, I32));
+        assert!(!cast_chain(F64, F32, F64));
+    }
 
     #[test]
     fn widening_table() {
