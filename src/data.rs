@@ -33,8 +33,12 @@ impl Tensor {
         self.check_element::<T>("to_vec")?;
         let host = self.to(Device::Cpu);
         let buffer = host.realized_buffer()?;
-        let h = buffer.host().ok_or_else(|| Error::Internal("host tensor without host memory".into()))?;
-        Ok(T::slice(h.storage()).ok_or_else(|| Error::Internal("storage dtype mismatch".into()))?.to_vec())
+        let h = buffer
+            .host()
+            .ok_or_else(|| Error::Internal("host tensor without host memory".into()))?;
+        Ok(T::slice(h.storage())
+            .ok_or_else(|| Error::Internal("storage dtype mismatch".into()))?
+            .to_vec())
     }
 
     /// The single element of a one-element tensor.
@@ -42,7 +46,11 @@ impl Tensor {
         if self.numel() != 1 {
             return Err(Error::Shape {
                 op: "item",
-                what: format!("a tensor of shape {} has {} elements, not 1", self.shape(), self.numel()),
+                what: format!(
+                    "a tensor of shape {} has {} elements, not 1",
+                    self.shape(),
+                    self.numel()
+                ),
             });
         }
         Ok(self.to_vec::<T>()?[0])
@@ -58,8 +66,13 @@ impl Tensor {
             )));
         }
         let buffer = self.realized_buffer()?;
-        let h = buffer.host().ok_or_else(|| Error::Internal("CPU tensor without host memory".into()))?;
-        Ok(SliceGuard { buffer: h.clone(), _t: PhantomData })
+        let h = buffer
+            .host()
+            .ok_or_else(|| Error::Internal("CPU tensor without host memory".into()))?;
+        Ok(SliceGuard {
+            buffer: h.clone(),
+            _t: PhantomData,
+        })
     }
 
     /// The data as an `ndarray` array (a copy).

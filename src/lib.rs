@@ -28,7 +28,8 @@ mod error;
 mod ops;
 mod random;
 mod realize;
-mod runtime;
+pub use realize::compile_debug;
+pub mod runtime;
 mod shape;
 mod tensor;
 
@@ -40,6 +41,7 @@ pub use error::{Error, Result};
 pub use ops::creation::NestedData;
 pub use ops::elementwise::DEFAULT_FLOAT;
 pub use random::manual_seed;
+pub use runtime::{Backend, cpu_backend, with_backend};
 pub use shape::Shape;
 pub use smelt_codegen::{Category, DType, Scalar};
 pub use tensor::{Tensor, live_tensors};

@@ -29,7 +29,10 @@ pub(crate) fn collect(targets: &[&Tensor]) -> Result<Work> {
             if t.is_transfer() && !t.is_realized() {
                 runtime::transfer(&t)?;
             }
-            let ty = TypeInfo { shape: t.dims().to_vec(), dtype: t.dtype() };
+            let ty = TypeInfo {
+                shape: t.dims().to_vec(),
+                dtype: t.dtype(),
+            };
             if t.is_realized() {
                 ids.insert(t.id(), graph.input(ty));
                 inputs.push(t);
@@ -61,14 +64,25 @@ pub(crate) fn collect(targets: &[&Tensor]) -> Result<Work> {
 /// Realizes every target (shared work runs once). Targets on several devices are realized device by
 /// device.
 pub(crate) fn realize_all(targets: &[&Tensor]) -> Result<()> {
-    let mut devices: Vec<Device> = targets.iter().filter(|t| !t.is_realized()).map(|t| t.device()).collect();
+    let mut devices: Vec<Device> = targets
+        .iter()
+        .filter(|t| !t.is_realized())
+        .map(|t| t.device())
+        .collect();
     devices.sort();
     devices.dedup();
     for device in devices {
-        let todo: Vec<&Tensor> = targets.iter().copied().filter(|t| !t.is_realized() && t.device() == device).collect();
+        let todo: Vec<&Tensor> = targets
+            .iter()
+            .copied()
+            .filter(|t| !t.is_realized() && t.device() == device)
+            .collect();
         let work = collect(&todo)?;
         if let Err(e) = work.graph.verify() {
-            return Err(Error::Internal(format!("collected graph does not verify: {e}\n{}", work.graph)));
+            return Err(Error::Internal(format!(
+                "collected graph does not verify: {e}\n{}",
+                work.graph
+            )));
         }
         let buffers = runtime::run(device, &work)?;
         for (t, b) in todo.iter().zip(buffers) {
@@ -96,6 +110,21 @@ impl Tensor {
     /// The buffer, realizing first if needed.
     pub(crate) fn realized_buffer(&self) -> Result<Buffer> {
         self.realize()?;
-        self.buffer().cloned().ok_or_else(|| Error::Internal("realized tensor has no buffer".into()))
+        self.buffer()
+            .cloned()
+            .ok_or_else(|| Error::Internal("realized tensor has no buffer".into()))
     }
+}
+
+/// The compiler's output for realizing `targets` now (nothing is run): every stage, for tests and
+/// `explain`.
+#[doc(hidden)]
+pub fn compile_debug(targets: &[&Tensor]) -> Result<smelt_passes::pipeline::Compiled> {
+    let todo: Vec<&Tensor> = targets
+        .iter()
+        .copied()
+        .filter(|t| !t.is_realized())
+        .collect();
+    let work = collect(&todo)?;
+    smelt_passes::pipeline::compile(&work.graph).map_err(Error::Internal)
 }

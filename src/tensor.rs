@@ -5,8 +5,8 @@
 //! autograd still needs them, so a training loop that builds a new graph each step frees the old one.
 
 use crate::autograd;
-use crate::runtime::{Buffer, HostBuffer};
 use crate::runtime::storage::Storage;
+use crate::runtime::{Buffer, HostBuffer};
 use crate::{DType, Device, Element, Error, Result, Shape};
 use smelt_passes::Op;
 use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
@@ -48,7 +48,8 @@ impl Drop for Node {
     /// Drops long operand chains iteratively: a 100,000-op chain must not overflow the stack.
     fn drop(&mut self) {
         LIVE_NODES.fetch_sub(1, Ordering::Relaxed);
-        let mut stack: Vec<Tensor> = std::mem::take(self.srcs.get_mut().unwrap_or_else(|e| e.into_inner()));
+        let mut stack: Vec<Tensor> =
+            std::mem::take(self.srcs.get_mut().unwrap_or_else(|e| e.into_inner()));
         while let Some(t) = stack.pop() {
             if let Some(mut node) = Arc::into_inner(t.0) {
                 stack.append(node.srcs.get_mut().unwrap_or_else(|e| e.into_inner()));
@@ -59,7 +60,13 @@ impl Drop for Node {
 
 impl Tensor {
     /// Records a node. `srcs` must already agree with `op` (the API checks user input first).
-    pub(crate) fn lazy(op: Op, srcs: Vec<Tensor>, shape: Shape, dtype: DType, device: Device) -> Tensor {
+    pub(crate) fn lazy(
+        op: Op,
+        srcs: Vec<Tensor>,
+        shape: Shape,
+        dtype: DType,
+        device: Device,
+    ) -> Tensor {
         let requires_grad = autograd::is_grad_enabled() && srcs.iter().any(|s| s.requires_grad());
         LIVE_NODES.fetch_add(1, Ordering::Relaxed);
         Tensor(Arc::new(Node {
@@ -119,7 +126,11 @@ impl Tensor {
 
     pub(crate) fn set_buffer(&self, buffer: Buffer) {
         if self.0.buffer.set(buffer).is_ok() && !self.requires_grad() {
-            self.0.srcs.write().unwrap_or_else(|e| e.into_inner()).clear();
+            self.0
+                .srcs
+                .write()
+                .unwrap_or_else(|e| e.into_inner())
+                .clear();
         }
     }
 
@@ -128,7 +139,11 @@ impl Tensor {
     }
 
     pub(crate) fn srcs(&self) -> Vec<Tensor> {
-        self.0.srcs.read().unwrap_or_else(|e| e.into_inner()).clone()
+        self.0
+            .srcs
+            .read()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone()
     }
 
     pub(crate) fn op(&self) -> &Op {
@@ -197,7 +212,11 @@ impl Tensor {
 
     /// The label given by [`Tensor::named`].
     pub fn name(&self) -> Option<String> {
-        self.0.name.lock().unwrap_or_else(|e| e.into_inner()).clone()
+        self.0
+            .name
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone()
     }
 
     /// A dim index in `0..ndim` from a possibly negative one.
@@ -224,7 +243,11 @@ impl Tensor {
 
     pub(crate) fn check_element<T: Element>(&self, op: &'static str) -> Result<()> {
         if T::DTYPE != self.dtype() {
-            return Err(Error::ElementType { op, actual: self.dtype(), requested: T::DTYPE });
+            return Err(Error::ElementType {
+                op,
+                actual: self.dtype(),
+                requested: T::DTYPE,
+            });
         }
         Ok(())
     }
@@ -236,12 +259,23 @@ pub(crate) fn norm_dim(op: &'static str, dim: isize, ndim: usize) -> Result<usiz
     if dim < -n || dim >= n {
         return Err(Error::Dim { op, dim, ndim });
     }
-    Ok(if dim < 0 { (dim + n) as usize } else { dim as usize })
+    Ok(if dim < 0 {
+        (dim + n) as usize
+    } else {
+        dim as usize
+    })
 }
 
 impl std::fmt::Debug for Tensor {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "Tensor({} {} {} on {}", self.0.op.name(), self.dtype(), self.shape(), self.device())?;
+        write!(
+            f,
+            "Tensor({} {} {} on {}",
+            self.0.op.name(),
+            self.dtype(),
+            self.shape(),
+            self.device()
+        )?;
         if let Some(n) = self.name() {
             write!(f, " \"{n}\"")?;
         }

@@ -44,10 +44,24 @@ impl Tensor {
             return self.clone();
         }
         if let Some(buffer) = self.buffer() {
-            let t = Tensor::lazy(smelt_passes::Op::Input(0), vec![], self.shape().clone(), self.dtype(), self.device());
+            let t = Tensor::lazy(
+                smelt_passes::Op::Input(0),
+                vec![],
+                self.shape().clone(),
+                self.dtype(),
+                self.device(),
+            );
             t.set_buffer(buffer.clone());
             return t;
         }
-        no_grad(|| Tensor::lazy(self.op().clone(), self.srcs(), self.shape().clone(), self.dtype(), self.device()))
+        no_grad(|| {
+            Tensor::lazy(
+                self.op().clone(),
+                self.srcs(),
+                self.shape().clone(),
+                self.dtype(),
+                self.device(),
+            )
+        })
     }
 }

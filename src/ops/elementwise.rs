@@ -13,13 +13,26 @@ pub(crate) fn broadcast_shapes(op: &'static str, a: &[usize], b: &[usize]) -> Re
     let n = a.len().max(b.len());
     let mut out = vec![0; n];
     for i in 0..n {
-        let da = if i + a.len() >= n { a[i + a.len() - n] } else { 1 };
-        let db = if i + b.len() >= n { b[i + b.len() - n] } else { 1 };
+        let da = if i + a.len() >= n {
+            a[i + a.len() - n]
+        } else {
+            1
+        };
+        let db = if i + b.len() >= n {
+            b[i + b.len() - n]
+        } else {
+            1
+        };
         out[i] = match (da, db) {
             (x, y) if x == y => x,
             (1, y) => y,
             (x, 1) => x,
-            _ => return Err(Error::Shape { op, what: format!("shapes {a:?} and {b:?} cannot broadcast") }),
+            _ => {
+                return Err(Error::Shape {
+                    op,
+                    what: format!("shapes {a:?} and {b:?} cannot broadcast"),
+                });
+            }
         };
     }
     Ok(Shape(out))
@@ -51,7 +64,13 @@ pub(crate) fn result_type(a: &Tensor, b: &Tensor) -> DType {
 impl Tensor {
     /// A 0-d constant node on this tensor's device.
     pub(crate) fn const_like(&self, value: Scalar) -> Tensor {
-        Tensor::lazy(Op::Const(value), vec![], Shape(vec![]), value.dtype(), self.device())
+        Tensor::lazy(
+            Op::Const(value),
+            vec![],
+            Shape(vec![]),
+            value.dtype(),
+            self.device(),
+        )
     }
 
     /// Broadcasts to `shape` with reshape (leading 1s) and expand; no node when already there.
@@ -95,14 +114,28 @@ impl Tensor {
     }
 
     /// Broadcasts and casts two operands to a common shape and `dtype`.
-    pub(crate) fn align(op: &'static str, a: &Tensor, b: &Tensor, dtype: DType) -> Result<(Tensor, Tensor)> {
+    pub(crate) fn align(
+        op: &'static str,
+        a: &Tensor,
+        b: &Tensor,
+        dtype: DType,
+    ) -> Result<(Tensor, Tensor)> {
         Tensor::same_device(op, &[a, b])?;
         let shape = broadcast_shapes(op, a.dims(), b.dims())?;
-        Ok((a.cast_internal(dtype).broadcast_internal(&shape), b.cast_internal(dtype).broadcast_internal(&shape)))
+        Ok((
+            a.cast_internal(dtype).broadcast_internal(&shape),
+            b.cast_internal(dtype).broadcast_internal(&shape),
+        ))
     }
 
     /// `op(a, b)` with broadcasting and promotion; `float` forces a float result (true division).
-    fn binary(op_name: &'static str, op: BinaryOp, a: &Tensor, b: &Tensor, float: bool) -> Result<Tensor> {
+    fn binary(
+        op_name: &'static str,
+        op: BinaryOp,
+        a: &Tensor,
+        b: &Tensor,
+        float: bool,
+    ) -> Result<Tensor> {
         let mut dtype = result_type(a, b);
         if float && !dtype.is_float() {
             dtype = DEFAULT_FLOAT;
@@ -113,29 +146,58 @@ impl Tensor {
     }
 
     /// `op(self, scalar)` with a weak f64 scalar on the right (or left with `flip`).
-    fn binary_scalar(&self, op_name: &'static str, op: BinaryOp, s: f64, flip: bool, float: bool) -> Result<Tensor> {
+    fn binary_scalar(
+        &self,
+        op_name: &'static str,
+        op: BinaryOp,
+        s: f64,
+        flip: bool,
+        float: bool,
+    ) -> Result<Tensor> {
         let mut dtype = self.dtype().promote_weak(Category::Float);
         if float && !dtype.is_float() {
             dtype = DEFAULT_FLOAT;
         }
         check_binary_dtype(op_name, op, dtype)?;
         let x = self.cast_internal(dtype);
-        let c = self.const_like(Scalar::from_f64(s, dtype)).broadcast_internal(self.dims());
-        Ok(if flip { c.binary_internal(op, &x) } else { x.binary_internal(op, &c) })
+        let c = self
+            .const_like(Scalar::from_f64(s, dtype))
+            .broadcast_internal(self.dims());
+        Ok(if flip {
+            c.binary_internal(op, &x)
+        } else {
+            x.binary_internal(op, &c)
+        })
     }
 
     /// A comparison with broadcasting; operands are promoted to a common dtype first.
-    fn compare(op_name: &'static str, op: BinaryOp, a: &Tensor, b: &Tensor, swap: bool) -> Result<Tensor> {
+    fn compare(
+        op_name: &'static str,
+        op: BinaryOp,
+        a: &Tensor,
+        b: &Tensor,
+        swap: bool,
+    ) -> Result<Tensor> {
         let dtype = result_type(a, b);
         let (x, y) = Tensor::align(op_name, a, b, dtype)?;
-        Ok(if swap { y.binary_internal(op, &x) } else { x.binary_internal(op, &y) })
+        Ok(if swap {
+            y.binary_internal(op, &x)
+        } else {
+            x.binary_internal(op, &y)
+        })
     }
 
     fn compare_scalar(&self, op: BinaryOp, s: f64, swap: bool) -> Tensor {
         let dtype = self.dtype().promote_weak(Category::Float);
         let x = self.cast_internal(dtype);
-        let c = self.const_like(Scalar::from_f64(s, dtype)).broadcast_internal(self.dims());
-        if swap { c.binary_internal(op, &x) } else { x.binary_internal(op, &c) }
+        let c = self
+            .const_like(Scalar::from_f64(s, dtype))
+            .broadcast_internal(self.dims());
+        if swap {
+            c.binary_internal(op, &x)
+        } else {
+            x.binary_internal(op, &c)
+        }
     }
 
     /// A float-only unary function: integer and bool inputs become the default float first.
@@ -145,16 +207,31 @@ impl Tensor {
 
     /// The tensor as a float dtype (itself if already float).
     pub(crate) fn to_float(&self) -> Tensor {
-        if self.dtype().is_float() { self.clone() } else { self.cast_internal(DEFAULT_FLOAT) }
+        if self.dtype().is_float() {
+            self.clone()
+        } else {
+            self.cast_internal(DEFAULT_FLOAT)
+        }
     }
 }
 
 fn check_binary_dtype(op_name: &'static str, op: BinaryOp, dtype: DType) -> Result<()> {
-    if dtype == DType::Bool && matches!(op, BinaryOp::Sub | BinaryOp::Div | BinaryOp::Rem | BinaryOp::Pow) {
-        return Err(Error::DType { op: op_name, what: "not supported for two bool tensors".into() });
+    if dtype == DType::Bool
+        && matches!(
+            op,
+            BinaryOp::Sub | BinaryOp::Div | BinaryOp::Rem | BinaryOp::Pow
+        )
+    {
+        return Err(Error::DType {
+            op: op_name,
+            what: "not supported for two bool tensors".into(),
+        });
     }
     if op.is_bitwise() && dtype.is_float() {
-        return Err(Error::DType { op: op_name, what: format!("not supported for {dtype} tensors") });
+        return Err(Error::DType {
+            op: op_name,
+            what: format!("not supported for {dtype} tensors"),
+        });
     }
     Ok(())
 }
@@ -287,7 +364,10 @@ impl Tensor {
 
     pub fn try_neg(&self) -> Result<Tensor> {
         if self.dtype() == DType::Bool {
-            return Err(Error::DType { op: "neg", what: "negation of a bool tensor is not supported".into() });
+            return Err(Error::DType {
+                op: "neg",
+                what: "negation of a bool tensor is not supported".into(),
+            });
         }
         Ok(self.unary_internal(UnaryOp::Neg))
     }
@@ -299,12 +379,20 @@ impl Tensor {
 
     /// `|x|`.
     pub fn abs(&self) -> Tensor {
-        if self.dtype() == DType::Bool { self.clone() } else { self.unary_internal(UnaryOp::Abs) }
+        if self.dtype() == DType::Bool {
+            self.clone()
+        } else {
+            self.unary_internal(UnaryOp::Abs)
+        }
     }
 
     /// -1, 0 or 1 by sign (NaN stays NaN).
     pub fn sign(&self) -> Tensor {
-        if self.dtype() == DType::Bool { self.clone() } else { self.unary_internal(UnaryOp::Sign) }
+        if self.dtype() == DType::Bool {
+            self.clone()
+        } else {
+            self.unary_internal(UnaryOp::Sign)
+        }
     }
 
     /// Rounds down; integers are returned as they are.
@@ -328,12 +416,20 @@ impl Tensor {
     }
 
     fn round_like(&self, op: UnaryOp) -> Tensor {
-        if self.dtype().is_float() { self.unary_internal(op) } else { self.clone() }
+        if self.dtype().is_float() {
+            self.unary_internal(op)
+        } else {
+            self.clone()
+        }
     }
 
     /// Logical not of a bool tensor (other dtypes: `x == 0`).
     pub fn logical_not(&self) -> Tensor {
-        if self.dtype() == DType::Bool { self.unary_internal(UnaryOp::Not) } else { self.eq_scalar(0.0) }
+        if self.dtype() == DType::Bool {
+            self.unary_internal(UnaryOp::Not)
+        } else {
+            self.eq_scalar(0.0)
+        }
     }
 
     /// `x * x`.
@@ -352,7 +448,9 @@ impl Tensor {
         if self.dtype() == DType::Bool {
             return self.clone();
         }
-        let zero = self.const_like(Scalar::zero(self.dtype())).broadcast_internal(self.dims());
+        let zero = self
+            .const_like(Scalar::zero(self.dtype()))
+            .broadcast_internal(self.dims());
         self.binary_internal(BinaryOp::Max, &zero)
     }
 
@@ -419,14 +517,26 @@ impl Tensor {
     pub fn try_where_cond(cond: &Tensor, a: &Tensor, b: &Tensor) -> Result<Tensor> {
         Tensor::same_device("where", &[cond, a, b])?;
         if cond.dtype() != DType::Bool {
-            return Err(Error::DType { op: "where", what: format!("condition must be bool, got {}", cond.dtype()) });
+            return Err(Error::DType {
+                op: "where",
+                what: format!("condition must be bool, got {}", cond.dtype()),
+            });
         }
         let shape = broadcast_shapes("where", cond.dims(), a.dims())?;
         let shape = broadcast_shapes("where", &shape, b.dims())?;
         let dtype = result_type(a, b);
         let c = cond.broadcast_internal(&shape);
-        let (x, y) = (a.cast_internal(dtype).broadcast_internal(&shape), b.cast_internal(dtype).broadcast_internal(&shape));
-        Ok(Tensor::lazy(Op::Where, vec![c, x, y], shape, dtype, cond.device()))
+        let (x, y) = (
+            a.cast_internal(dtype).broadcast_internal(&shape),
+            b.cast_internal(dtype).broadcast_internal(&shape),
+        );
+        Ok(Tensor::lazy(
+            Op::Where,
+            vec![c, x, y],
+            shape,
+            dtype,
+            cond.device(),
+        ))
     }
 
     /// `self ? a : b` for a bool `self` (`cond.where_(&a, &b)`).
@@ -442,25 +552,39 @@ impl Tensor {
 
     /// `x != x`: true where NaN.
     pub fn isnan(&self) -> Tensor {
-        if self.dtype().is_float() { self.ne(self) } else { self.zeros_like_dtype(DType::Bool) }
+        if self.dtype().is_float() {
+            self.ne(self)
+        } else {
+            self.zeros_like_dtype(DType::Bool)
+        }
     }
 
     /// True where ±inf.
     pub fn isinf(&self) -> Tensor {
-        if self.dtype().is_float() { self.abs().eq_scalar(f64::INFINITY) } else { self.zeros_like_dtype(DType::Bool) }
+        if self.dtype().is_float() {
+            self.abs().eq_scalar(f64::INFINITY)
+        } else {
+            self.zeros_like_dtype(DType::Bool)
+        }
     }
 
     /// True where finite (not NaN, not ±inf).
     pub fn isfinite(&self) -> Tensor {
-        if self.dtype().is_float() { self.abs().lt_scalar(f64::INFINITY) } else { self.ones_like_dtype(DType::Bool) }
+        if self.dtype().is_float() {
+            self.abs().lt_scalar(f64::INFINITY)
+        } else {
+            self.ones_like_dtype(DType::Bool)
+        }
     }
 
     pub(crate) fn zeros_like_dtype(&self, dtype: DType) -> Tensor {
-        self.const_like(Scalar::zero(dtype)).broadcast_internal(self.dims())
+        self.const_like(Scalar::zero(dtype))
+            .broadcast_internal(self.dims())
     }
 
     pub(crate) fn ones_like_dtype(&self, dtype: DType) -> Tensor {
-        self.const_like(Scalar::one(dtype)).broadcast_internal(self.dims())
+        self.const_like(Scalar::one(dtype))
+            .broadcast_internal(self.dims())
     }
 }
 
@@ -493,7 +617,13 @@ macro_rules! operator {
             type Output = Tensor;
             #[track_caller]
             fn $method(self, rhs: Tensor) -> Tensor {
-                ok(Tensor::binary(stringify!($method), $op, &self, &rhs, $float))
+                ok(Tensor::binary(
+                    stringify!($method),
+                    $op,
+                    &self,
+                    &rhs,
+                    $float,
+                ))
             }
         }
         impl std::ops::$trait<f64> for &Tensor {

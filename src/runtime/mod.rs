@@ -1,6 +1,7 @@
 //! The runtime: buffers on devices, and running what the compiler produced. The only part of smelt that
 //! allocates device memory or calls generated code.
 
+pub(crate) mod cpu;
 pub(crate) mod interp;
 pub mod storage;
 
@@ -52,14 +53,70 @@ impl Buffer {
     }
 }
 
-/// Which CPU backend runs graphs: the JIT by default, the reference interpreter with `SMELT_BACKEND=interp`.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+/// Which CPU backend runs graphs.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum Backend {
+    /// The reference interpreter over the graph IR (`SMELT_BACKEND=interp`): the oracle.
     Interp,
+    /// The full compiler pipeline with kernels run by the kernel IR's reference evaluator
+    /// (`SMELT_BACKEND=eval`): slow; checks fusion and lowering apart from code generation.
+    Eval,
 }
 
-pub(crate) fn cpu_backend() -> Backend {
-    Backend::Interp
+thread_local! {
+    static BACKEND: std::cell::Cell<Option<Backend>> = const { std::cell::Cell::new(None) };
+}
+
+/// The CPU backend of this thread: set by [`with_backend`], else `SMELT_BACKEND`, else the default.
+pub fn cpu_backend() -> Backend {
+    if let Some(b) = BACKEND.with(|b| b.get()) {
+        return b;
+    }
+    static FROM_ENV: std::sync::OnceLock<Backend> = std::sync::OnceLock::new();
+    *FROM_ENV.get_or_init(|| match std::env::var("SMELT_BACKEND").as_deref() {
+        Ok("interp") => Backend::Interp,
+        Ok("eval") => Backend::Eval,
+        _ => Backend::Interp,
+    })
+}
+
+/// Runs `f` with this thread's realizes on `backend` (for differential tests).
+pub fn with_backend<R>(backend: Backend, f: impl FnOnce() -> R) -> R {
+    struct Restore(Option<Backend>);
+    impl Drop for Restore {
+        fn drop(&mut self) {
+            BACKEND.with(|b| b.set(self.0));
+        }
+    }
+    let _restore = Restore(BACKEND.with(|b| b.replace(Some(backend))));
+    f()
+}
+
+/// Compiled plans by the work graph's structure and the backend.
+fn plan_cache()
+-> &'static std::sync::Mutex<std::collections::HashMap<(u64, Backend), Arc<cpu::Plan>>> {
+    static CACHE: std::sync::OnceLock<
+        std::sync::Mutex<std::collections::HashMap<(u64, Backend), Arc<cpu::Plan>>>,
+    > = std::sync::OnceLock::new();
+    CACHE.get_or_init(Default::default)
+}
+
+fn cpu_plan(work: &Work, backend: Backend) -> Result<Arc<cpu::Plan>> {
+    let key = (work.graph.structural_hash(), backend);
+    if let Some(p) = plan_cache()
+        .lock()
+        .unwrap_or_else(|e| e.into_inner())
+        .get(&key)
+    {
+        return Ok(p.clone());
+    }
+    let compiled = smelt_passes::pipeline::compile(&work.graph).map_err(Error::Internal)?;
+    let plan = Arc::new(cpu::Plan::new(compiled.schedule, |_| Ok(cpu::Exec::Eval))?);
+    plan_cache()
+        .lock()
+        .unwrap_or_else(|e| e.into_inner())
+        .insert(key, plan.clone());
+    Ok(plan)
 }
 
 /// Runs a collected work graph on `device`, returning one buffer per graph output.
@@ -67,18 +124,36 @@ pub(crate) fn run(device: Device, work: &Work) -> Result<Vec<Buffer>> {
     match device {
         Device::Cpu => match cpu_backend() {
             Backend::Interp => interp::run(&work.graph, &work.inputs),
+            backend => {
+                let plan = cpu_plan(work, backend)?;
+                let inputs = work
+                    .inputs
+                    .iter()
+                    .map(|t| t.buffer().and_then(|b| b.host()).cloned())
+                    .collect::<Option<Vec<_>>>()
+                    .ok_or_else(|| {
+                        Error::Internal("CPU graph input is not in host memory".into())
+                    })?;
+                plan.run(&inputs)
+            }
         },
-        Device::Gpu(i) => Err(Error::Device(format!("gpu:{i} is not available: no GPU backend in this build"))),
+        Device::Gpu(i) => Err(Error::Device(format!(
+            "gpu:{i} is not available: no GPU backend in this build"
+        ))),
     }
 }
 
 /// Performs a lazy transfer: realizes the source and copies its buffer onto the transfer's device.
 pub(crate) fn transfer(t: &Tensor) -> Result<()> {
-    let src = t.srcs().into_iter().next().ok_or_else(|| Error::Internal("transfer without a source".into()))?;
+    let src = t
+        .srcs()
+        .into_iter()
+        .next()
+        .ok_or_else(|| Error::Internal("transfer without a source".into()))?;
     match (src.device(), t.device()) {
-        (_, Device::Gpu(i)) | (Device::Gpu(i), _) => {
-            Err(Error::Device(format!("gpu:{i} is not available: no GPU backend in this build")))
-        }
+        (_, Device::Gpu(i)) | (Device::Gpu(i), _) => Err(Error::Device(format!(
+            "gpu:{i} is not available: no GPU backend in this build"
+        ))),
         (Device::Cpu, Device::Cpu) => {
             t.set_buffer(src.realized_buffer()?);
             Ok(())
