@@ -83,11 +83,16 @@ pub(crate) fn read_npy_from(r: &mut impl Read, len: Option<u64>, path: &Path) ->
     if got < MAGIC.len() || &pre[..6] != MAGIC {
         let shown: String = pre[..got.min(6)]
             .iter()
-            .map(|b| format!("{}", std::ascii::escape_default(*b)))
+            .map(|b| b.escape_ascii().to_string())
             .collect();
+        let hint = if pre.starts_with(b"PK\x03\x04") {
+            " (a zip archive: is it a .npz?)"
+        } else {
+            ""
+        };
         return Err(format_error(
             path,
-            format!("bad magic: expected \\x93NUMPY, found '{shown}'"),
+            format!("bad magic: expected \\x93NUMPY, found '{shown}'{hint}"),
         ));
     }
     if got < 8 {

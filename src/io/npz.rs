@@ -265,7 +265,7 @@ fn zip_error(path: &Path, e: ZipError) -> Error {
         ZipError::UnsupportedArchive(what) => {
             unsupported(path, format!("unsupported zip archive: {what}"))
         }
-        e => format_error(path, format!("not a valid zip archive: {e}")),
+        e => format_error(path, e.to_string()),
     }
 }
 
