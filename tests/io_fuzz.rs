@@ -196,7 +196,7 @@ fn apply(mut bytes: Vec<u8>, mutations: &[Mutation]) -> Vec<u8> {
     let pos = |i: usize, len: usize| {
         if len == 0 {
             0
-        } else if i % 2 == 0 {
+        } else if i.is_multiple_of(2) {
             (i / 2) % len.min(160)
         } else {
             (i / 2) % len

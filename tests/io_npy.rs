@@ -127,7 +127,7 @@ fn reads_fortran_order_big_endian_and_every_version() {
     );
 
     // Fortran, shape (2, 3, 2): element (i, j, k) sits at i + 2j + 6k and holds 100i + 10j + k.
-    let mut fdata = vec![0i32; 12];
+    let mut fdata = [0i32; 12];
     let mut cdata = Vec::new();
     for i in 0..2 {
         for j in 0..3 {
@@ -417,7 +417,7 @@ fn bad_files_say_what_is_wrong() {
         ),
         (
             v1(&h("'<i4'", "False", "()"), &[0; 5]),
-            format!("{m}1 unexpected bytes after the array data (shape () of i32 is 4 bytes)"),
+            format!("{m}1 unexpected byte after the array data (shape () of i32 is 4 bytes)"),
         ),
         (
             v1(&h("'<f2'", "False", "()"), &[0; 2]),

@@ -211,7 +211,8 @@ fn trailing(path: &Path, h: &Header, extra: u64) -> Error {
     format_error(
         path,
         format!(
-            "{extra} unexpected bytes after the array data (shape {} of {} is {} bytes)",
+            "{extra} unexpected byte{} after the array data (shape {} of {} is {} bytes)",
+            if extra == 1 { "" } else { "s" },
             shape_str(&h.shape),
             h.dtype,
             h.data_bytes

@@ -27,7 +27,7 @@ impl Value {
         match self {
             Value::Str(s) => format!("the string '{s}'"),
             Value::Int(i) => format!("the integer {i}"),
-            Value::Bool(b) => format!("{}", if *b { "True" } else { "False" }),
+            Value::Bool(b) => (if *b { "True" } else { "False" }).to_string(),
             Value::None => "None".into(),
             Value::Tuple(_) => "a tuple".into(),
             Value::List(_) => "a list".into(),
