@@ -78,6 +78,13 @@ pub(crate) fn normalize_bools(data: &mut [u8]) {
     }
 }
 
+/// Reverses the bytes of every `size`-byte element (between little- and big-endian).
+pub(crate) fn byteswap(data: &mut [u8], size: usize) {
+    for chunk in data.chunks_exact_mut(size) {
+        chunk.reverse();
+    }
+}
+
 /// Reads a whole file, mapping failures to [`Error::Io`] naming `path`.
 pub(crate) fn read_file(path: &Path) -> Result<Vec<u8>> {
     std::fs::read(path).map_err(|source| io_error(path, source))

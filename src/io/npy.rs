@@ -8,7 +8,7 @@
 //! guess whether a shorter array than the file holds was meant).
 
 use super::pylit::{self, Value};
-use super::{RawArray, io_error, normalize_bools, write_atomic};
+use super::{RawArray, byteswap, io_error, normalize_bools, write_atomic};
 use crate::{DType, Error, Result};
 use std::fmt::Write as _;
 use std::io::{Read, Write};
@@ -482,12 +482,6 @@ fn shape_str(shape: &[usize]) -> String {
     }
     s.push(')');
     s
-}
-
-fn byteswap(data: &mut [u8], size: usize) {
-    for chunk in data.chunks_exact_mut(size) {
-        chunk.reverse();
-    }
 }
 
 /// Reorders elements stored in Fortran order (first index fastest) into C order (last index fastest).

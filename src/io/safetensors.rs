@@ -5,7 +5,7 @@
 //! smelt reports its message. Output is deterministic: the crate orders tensors by dtype alignment, then
 //! name; the `__metadata__` map is written here, keys sorted (the crate would write it in hash order).
 
-use super::{RawArray, normalize_bools, read_file, write_atomic};
+use super::{RawArray, byteswap, normalize_bools, read_file, write_atomic};
 use crate::{DType, Error, Result};
 use ::safetensors::tensor::{Dtype, SafeTensors, View};
 use std::borrow::Cow;
@@ -231,10 +231,4 @@ fn json_string(out: &mut String, s: &str) {
         }
     }
     out.push('"');
-}
-
-fn byteswap(data: &mut [u8], size: usize) {
-    for chunk in data.chunks_exact_mut(size) {
-        chunk.reverse();
-    }
 }
