@@ -25,6 +25,8 @@ mod data;
 mod device;
 mod element;
 mod error;
+mod files;
+mod io;
 mod ops;
 mod random;
 mod realize;
@@ -38,6 +40,10 @@ pub use data::SliceGuard;
 pub use device::{Device, default_device, set_default_device};
 pub use element::Element;
 pub use error::{Error, Result};
+pub use files::{
+    load_npz, load_safetensors, load_safetensors_with_metadata, save_npz, save_safetensors,
+    save_safetensors_with_metadata,
+};
 pub use ops::creation::NestedData;
 pub use ops::elementwise::DEFAULT_FLOAT;
 pub use random::manual_seed;
