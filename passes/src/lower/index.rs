@@ -270,7 +270,8 @@ pub fn unravel(linear: &Affine, shape: &[usize]) -> Vec<Affine> {
     let mut stride = 1i64;
     for d in (0..shape.len()).rev() {
         let n = shape[d] as i64;
-        out[d] = if n == 1 {
+        out[d] = if n <= 1 {
+            // A 0-size dim is only indexed in loops that never run.
             Affine::constant(0)
         } else if d == 0 {
             linear.floor_div(stride)

@@ -302,6 +302,10 @@ impl<'a> Lowerer<'a> {
         let node = self.node(id);
         let src = node.srcs[0];
         let from = self.node(src).ty.shape.clone();
+        if axes.iter().any(|&a| from[a] == 0) {
+            // Nothing to reduce: the identity (sum of nothing is 0, product 1).
+            return Ok(self.kb.constant(op.identity(node.ty.dtype)));
+        }
         // The kept indices must be plain loop variables (or constants), each variable of every enclosing
         // level used once: then the accumulator is computed exactly once per value.
         let mut used = vec![];
