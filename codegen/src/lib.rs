@@ -9,6 +9,7 @@
 
 pub mod dtype;
 pub mod error;
+pub mod eval;
 pub mod kernel;
 pub mod matmul;
 pub mod ops;
