@@ -286,11 +286,12 @@ impl FunctionTranslator<'_> {
         let c0 = self.fmadd(z, mhalf, one);
         let z2 = self.b.ins().fmul(z, z);
         let cosr = self.fmadd(z2, cp, c0);
-        let odd = self.b.ins().band_imm_u(q, 1);
-        let use_cos = self.b.ins().icmp_imm_s(IntCC::NotEqual, odd, 0);
+        let (one_i, two_i, zero_i) = (self.ik(ity, 1), self.ik(ity, 2), self.ik(ity, 0));
+        let odd = self.b.ins().band(q, one_i);
+        let use_cos = self.b.ins().icmp(IntCC::NotEqual, odd, zero_i);
         let v = self.sel(use_cos, cosr, sin);
         // Quadrants 2 and 3 negate: move bit 1 of q to the sign bit.
-        let neg = self.b.ins().band_imm_u(q, 2);
+        let neg = self.b.ins().band(q, two_i);
         let neg = self.shl(neg, 30);
         let bits = self.bits_as(ity, v);
         let bits = self.b.ins().bxor(bits, neg);
