@@ -8,6 +8,7 @@
 //! [`ReduceOp`]) is defined here, once.
 
 pub mod dtype;
+pub mod cpu;
 pub mod error;
 pub mod eval;
 pub mod kernel;

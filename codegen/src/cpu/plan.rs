@@ -1,0 +1,285 @@
+//! Analysis before translation: what each expression depends on, how index expressions move with a loop
+//! variable (their stride), and which loops run several lanes at once.
+//!
+//! A loop `for v` is vectorized when every store inside it writes consecutive addresses as `v` advances
+//! (stride 1), no two iterations can write one address (so running lanes side by side keeps the last
+//! write of each address), and no value read inside depends on a reduction that crosses lanes. Among
+//! the legal loops of a nest the outermost one that needs no gathers wins (a column reduction
+//! vectorizes its output loop, a row reduction its inner loop); otherwise the innermost legal ones.
+
+use super::Options;
+use crate::kernel::{self, AccId, BufId, Expr, ExprId, Interval, Kernel, LoopVar, Stmt, Ty};
+use indexmap::IndexMap;
+
+/// A small set of indices (loop variables, accumulators or expressions).
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub(super) struct BitSet {
+    words: Vec<u64>,
+}
+
+impl BitSet {
+    pub fn new(n: usize) -> Self {
+        BitSet { words: vec![0; n.div_ceil(64)] }
+    }
+    pub fn insert(&mut self, i: usize) {
+        if i / 64 >= self.words.len() {
+            self.words.resize(i / 64 + 1, 0);
+        }
+        self.words[i / 64] |= 1 << (i % 64);
+    }
+    pub fn remove(&mut self, i: usize) {
+        if let Some(w) = self.words.get_mut(i / 64) {
+            *w &= !(1 << (i % 64));
+        }
+    }
+    pub fn contains(&self, i: usize) -> bool {
+        self.words.get(i / 64).is_some_and(|w| w & (1 << (i % 64)) != 0)
+    }
+    pub fn union_with(&mut self, o: &BitSet) {
+        if o.words.len() > self.words.len() {
+            self.words.resize(o.words.len(), 0);
+        }
+        for (a, b) in self.words.iter_mut().zip(&o.words) {
+            *a |= b;
+        }
+    }
+    pub fn is_subset(&self, o: &BitSet) -> bool {
+        self.words.iter().enumerate().all(|(i, w)| w & !o.words.get(i).copied().unwrap_or(0) == 0)
+    }
+    pub fn intersects(&self, o: &BitSet) -> bool {
+        self.words.iter().zip(&o.words).any(|(a, b)| a & b != 0)
+    }
+    pub fn is_empty(&self) -> bool {
+        self.words.iter().all(|w| *w == 0)
+    }
+    pub fn iter(&self) -> impl Iterator<Item = usize> + '_ {
+        self.words
+            .iter()
+            .enumerate()
+            .flat_map(|(i, &w)| (0..64).filter(move |b| w & (1 << b) != 0).map(move |b| i * 64 + b))
+    }
+}
+
+/// How a vectorized loop runs.
+#[derive(Clone, Debug)]
+pub(super) struct VecLoop {
+    /// Lanes per iteration of the main loop (4, 8 or 16; a 4-lane loop and a scalar loop finish).
+    pub lanes: u32,
+    /// Accumulators defined outside the loop and accumulated inside it: each lane (and each unrolled
+    /// register) keeps its own partial result, combined into the accumulator after the loop.
+    pub shadows: Vec<AccId>,
+}
+
+pub(super) struct Plan {
+    pub tys: Vec<Ty>,
+    pub ranges: Vec<Option<Interval>>,
+    /// The loop variables each expression depends on.
+    pub vars: Vec<BitSet>,
+    /// The accumulators each expression reads.
+    pub accs: Vec<BitSet>,
+    /// The vectorized loops.
+    pub vloops: IndexMap<LoopVar, VecLoop>,
+}
+
+/// Why a loop can be vectorized, and at what cost.
+struct Legal {
+    gathers: usize,
+    lanes: u32,
+    shadows: Vec<AccId>,
+}
+
+impl Plan {
+    pub fn new(k: &Kernel, options: Options) -> Plan {
+        let n = k.exprs.len();
+        let mut vars: Vec<BitSet> = Vec::with_capacity(n);
+        let mut accs: Vec<BitSet> = Vec::with_capacity(n);
+        for e in &k.exprs {
+            let (mut v, mut a) = (BitSet::default(), BitSet::default());
+            match e {
+                Expr::Var(x) => v.insert(x.index()),
+                Expr::Acc(x) => a.insert(x.index()),
+                _ => {}
+            }
+            for op in kernel::operands(e) {
+                v.union_with(&vars[op.index()]);
+                a.union_with(&accs[op.index()]);
+            }
+            vars.push(v);
+            accs.push(a);
+        }
+        let mut plan = Plan { tys: k.types(), ranges: kernel::index_ranges(k), vars, accs, vloops: IndexMap::new() };
+        if options.vectorize {
+            plan.choose(k, Kernel::PARALLEL, k.extent, &k.body);
+        }
+        plan
+    }
+
+    /// The expressions `stmts` use, directly or through operands, at any depth.
+    pub fn needed(&self, k: &Kernel, stmts: &[Stmt]) -> BitSet {
+        let mut set = BitSet::new(k.exprs.len());
+        let mut stack = Vec::new();
+        fn roots(stmts: &[Stmt], out: &mut Vec<ExprId>) {
+            for s in stmts {
+                match s {
+                    Stmt::Loop { body, .. } => roots(body, out),
+                    Stmt::DefAcc { .. } => {}
+                    Stmt::Accumulate { value, .. } => out.push(*value),
+                    Stmt::Store { index, value, .. } => out.extend([*index, *value]),
+                }
+            }
+        }
+        roots(stmts, &mut stack);
+        while let Some(e) = stack.pop() {
+            if !set.contains(e.index()) {
+                set.insert(e.index());
+                stack.extend(kernel::operands(k.expr(e)));
+            }
+        }
+        set
+    }
+
+    /// The accumulators `stmts` accumulate into, at any depth.
+    pub fn modified(stmts: &[Stmt]) -> BitSet {
+        let mut set = BitSet::default();
+        fn walk(stmts: &[Stmt], set: &mut BitSet) {
+            for s in stmts {
+                match s {
+                    Stmt::Loop { body, .. } => walk(body, set),
+                    Stmt::Accumulate { acc, .. } => set.insert(acc.index()),
+                    _ => {}
+                }
+            }
+        }
+        walk(stmts, &mut set);
+        set
+    }
+
+    /// The stride of every index expression with respect to `v`: how much it grows when `v` grows by one
+    /// (`None` where that is not a constant, as for divisions of a varying index).
+    pub fn strides(&self, k: &Kernel, v: LoopVar) -> Vec<Option<i64>> {
+        let mut out: Vec<Option<i64>> = Vec::with_capacity(k.exprs.len());
+        for (i, e) in k.exprs.iter().enumerate() {
+            let s = if !self.vars[i].contains(v.index()) {
+                Some(0)
+            } else {
+                match *e {
+                    Expr::Var(_) => Some(1),
+                    Expr::IAdd(a, b) => out[a.index()].zip(out[b.index()]).and_then(|(x, y)| x.checked_add(y)),
+                    Expr::IMul(a, c) => out[a.index()].and_then(|x| x.checked_mul(c)),
+                    _ => None,
+                }
+            };
+            out.push(s);
+        }
+        out
+    }
+
+    /// Picks the vectorized loops inside (and including) `for var in 0..extent { body }`. Returns whether
+    /// one was picked.
+    fn choose(&mut self, k: &Kernel, var: LoopVar, extent: u64, body: &[Stmt]) -> bool {
+        let legal = if extent >= 4 { self.legal(k, var, extent, body) } else { None };
+        if let Some(l) = &legal
+            && l.gathers == 0
+        {
+            self.vloops.insert(var, VecLoop { lanes: l.lanes, shadows: l.shadows.clone() });
+            return true;
+        }
+        let mut any = false;
+        for s in body {
+            if let Stmt::Loop { var, extent, body } = s {
+                any |= self.choose(k, *var, *extent, body);
+            }
+        }
+        if !any && let Some(l) = legal {
+            self.vloops.insert(var, VecLoop { lanes: l.lanes, shadows: l.shadows });
+            return true;
+        }
+        any
+    }
+
+    /// Whether `for v in 0..extent { body }` may run lanes side by side (see the module docs).
+    fn legal(&self, k: &Kernel, v: LoopVar, extent: u64, body: &[Stmt]) -> Option<Legal> {
+        struct Walk {
+            stores: Vec<(BufId, ExprId, Vec<(LoopVar, u64)>)>,
+            accumulates: Vec<(AccId, ExprId)>,
+            defined: BitSet,
+            inner_loops: bool,
+        }
+        fn walk(stmts: &[Stmt], inner: &mut Vec<(LoopVar, u64)>, w: &mut Walk) {
+            for s in stmts {
+                match s {
+                    Stmt::Loop { var, extent, body } => {
+                        w.inner_loops = true;
+                        inner.push((*var, *extent));
+                        walk(body, inner, w);
+                        inner.pop();
+                    }
+                    Stmt::DefAcc { acc, .. } => w.defined.insert(acc.index()),
+                    Stmt::Accumulate { acc, value } => w.accumulates.push((*acc, *value)),
+                    Stmt::Store { buf, index, .. } => w.stores.push((*buf, *index, inner.clone())),
+                }
+            }
+        }
+        let mut w = Walk { stores: vec![], accumulates: vec![], defined: BitSet::default(), inner_loops: false };
+        walk(body, &mut vec![], &mut w);
+
+        let sv = self.strides(k, v);
+        let mut inner_strides: IndexMap<LoopVar, Vec<Option<i64>>> = IndexMap::new();
+        let mut index_of: IndexMap<BufId, ExprId> = IndexMap::new();
+        for (buf, index, inner) in &w.stores {
+            if sv[index.index()] != Some(1) || *index_of.entry(*buf).or_insert(*index) != *index {
+                return None;
+            }
+            // Distinct iterations (v and the inner loops around the store) must write distinct addresses:
+            // sorted by stride, each stride exceeds the span of all smaller ones.
+            let mut dims: Vec<(i128, u64)> = vec![(1, extent)];
+            for (u, n) in inner {
+                let su = inner_strides.entry(*u).or_insert_with(|| self.strides(k, *u))[index.index()]?;
+                if su != 0 {
+                    dims.push(((su as i128).abs(), *n));
+                }
+            }
+            dims.sort();
+            let mut span: i128 = 0;
+            for (s, n) in dims {
+                if s <= span {
+                    return None;
+                }
+                span += s * (n.max(1) as i128 - 1);
+            }
+        }
+        let mut shadows: Vec<AccId> = Vec::new();
+        for (acc, _) in &w.accumulates {
+            if !w.defined.contains(acc.index()) && !shadows.contains(acc) {
+                shadows.push(*acc);
+            }
+        }
+        let needed = self.needed(k, body);
+        let shadow_set = {
+            let mut s = BitSet::default();
+            shadows.iter().for_each(|a| s.insert(a.index()));
+            s
+        };
+        if needed.iter().any(|e| self.accs[e].intersects(&shadow_set)) {
+            return None;
+        }
+        let lane_work = w.accumulates.iter().any(|(acc, value)| {
+            !w.defined.contains(acc.index()) && self.vars[value.index()].contains(v.index())
+        });
+        if w.stores.is_empty() && !lane_work {
+            return None;
+        }
+        let gathers = needed
+            .iter()
+            .filter(|&e| {
+                matches!(k.exprs[e], Expr::Load { index, mask, .. }
+                    if self.vars[e].contains(v.index())
+                        && (mask.is_some() || !matches!(sv[index.index()], Some(0 | 1))))
+            })
+            .count();
+        // Reductions and loops around inner loops run four registers per value: four independent
+        // accumulator chains, and whole cache lines per row in column reductions.
+        let lanes = if w.inner_loops || w.stores.is_empty() { 16 } else { 8 };
+        Some(Legal { gathers, lanes, shadows })
+    }
+}
