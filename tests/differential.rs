@@ -214,7 +214,7 @@ fn cases() -> u64 {
 #[test]
 fn random_programs_agree_across_backends() {
     for seed in 0..cases() {
-        check_case(seed, &[Backend::Eval]);
+        check_case(seed, &[Backend::Eval, Backend::Jit]);
     }
 }
 
@@ -222,6 +222,6 @@ fn random_programs_agree_across_backends() {
 #[ignore = "long: set SMELT_DIFF_CASES for the number of programs"]
 fn many_random_programs() {
     for seed in 1_000_000..1_000_000 + cases() {
-        check_case(seed, &[Backend::Eval]);
+        check_case(seed, &[Backend::Eval, Backend::Jit]);
     }
 }

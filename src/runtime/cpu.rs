@@ -14,12 +14,66 @@ use smelt_codegen::kernel::{Kernel, Stmt};
 use smelt_codegen::matmul::MatmulSpec;
 use smelt_passes::schedule::{BufIdx, BufKind, Schedule, Step};
 use smelt_passes::{Dist, random};
-use std::sync::Arc;
+use smelt_codegen::cpu::{CpuProgram, KernelFn};
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex, OnceLock};
 
 /// How a kernel step runs.
 pub(crate) enum Exec {
     /// The kernel IR's reference evaluator (slow; for debugging and differential tests).
     Eval,
+    /// Machine code from Cranelift.
+    Jit(Arc<CpuProgram>),
+}
+
+/// Compiled kernels by their IR: the same kernel in two schedules compiles once.
+fn kernel_cache() -> &'static Mutex<HashMap<Kernel, Arc<CpuProgram>>> {
+    static CACHE: OnceLock<Mutex<HashMap<Kernel, Arc<CpuProgram>>>> = OnceLock::new();
+    CACHE.get_or_init(Default::default)
+}
+
+/// The Cranelift program for a kernel, compiled once per process.
+pub(crate) fn jit(kernel: &Kernel) -> Result<Exec> {
+    if let Some(p) = kernel_cache().lock().unwrap_or_else(|e| e.into_inner()).get(kernel) {
+        return Ok(Exec::Jit(p.clone()));
+    }
+    let program = Arc::new(smelt_codegen::cpu::compile(kernel)?);
+    kernel_cache().lock().unwrap_or_else(|e| e.into_inner()).insert(kernel.clone(), program.clone());
+    Ok(Exec::Jit(program))
+}
+
+/// Below this much work (parallel iterations × inner trip counts) a kernel runs on the calling thread:
+/// handing it to workers would cost more than it saves.
+const MIN_PARALLEL_WORK: u64 = 1 << 15;
+
+/// The kernel's argument pointers, shared with the workers that run its chunks.
+struct Args(Vec<*mut u8>);
+// SAFETY: the pointers are to buffers that outlive the launch; chunks write disjoint parts of the
+// outputs (the parallel loop's iterations are independent) and only read the inputs.
+unsafe impl Send for Args {}
+unsafe impl Sync for Args {}
+
+/// Runs `f` over `0..extent`, split across rayon's workers when there is enough work.
+fn launch(f: KernelFn, args: &Args, extent: u64, work: u64) {
+    let threads = rayon::current_num_threads() as u64;
+    if threads <= 1 || extent <= 1 || extent.saturating_mul(work) < MIN_PARALLEL_WORK {
+        // SAFETY: see `Args`; the range is the whole parallel loop.
+        unsafe { f(args.0.as_ptr(), 0, extent) };
+        return;
+    }
+    // A few chunks per worker balance uneven work; chunk starts stay multiples of 16 so vector loops
+    // keep their alignment.
+    let chunks = (threads * 4).min(extent);
+    let mut per = extent.div_ceil(chunks);
+    if per > 64 {
+        per = per.div_ceil(16) * 16;
+    }
+    let n = extent.div_ceil(per);
+    (0..n).into_par_iter().for_each(|c| {
+        let (start, end) = (c * per, ((c + 1) * per).min(extent));
+        // SAFETY: see `Args`; 0 <= start < end <= extent.
+        unsafe { f(args.0.as_ptr(), start, end) };
+    });
 }
 
 /// A schedule with every kernel ready to run.
@@ -166,7 +220,40 @@ impl Plan {
                         _ => {}
                     }
                 }
-                let _ = self.work[step];
+                Ok(())
+            }
+            Exec::Jit(program) => {
+                // Fresh outputs (zeroed: large ones come straight from the OS, already zero) and flags.
+                let mut fresh: Vec<(usize, Storage)> = vec![];
+                for (pos, a) in args.iter().enumerate() {
+                    if bufs[a.0 as usize].is_none() {
+                        let d = &s.buffers[a.0 as usize];
+                        fresh.push((pos, Storage::zeros(d.ty.dtype, d.ty.numel())));
+                    }
+                }
+                let mut ptrs: Vec<*mut u8> = Vec::with_capacity(args.len());
+                let mut k = 0;
+                for (pos, a) in args.iter().enumerate() {
+                    if k < fresh.len() && fresh[k].0 == pos {
+                        ptrs.push(fresh[k].1.as_mut_ptr());
+                        k += 1;
+                    } else {
+                        let b = bufs[a.0 as usize].as_ref().expect("inputs are written before use");
+                        ptrs.push(b.storage().as_ptr() as *mut u8);
+                    }
+                }
+                launch(program.entry(), &Args(ptrs), kernel.extent, self.work[step]);
+                for (pos, storage) in fresh {
+                    let a = args[pos];
+                    match s.buffers[a.0 as usize].kind {
+                        BufKind::ErrorFlag { size, .. } => {
+                            if matches!(storage, Storage::I32(ref v) if v[0] != 0) {
+                                return Err(Error::IndexOutOfRange { op: "gather", size });
+                            }
+                        }
+                        _ => bufs[a.0 as usize] = Some(HostBuffer::new(storage)),
+                    }
+                }
                 Ok(())
             }
         }

@@ -61,6 +61,8 @@ pub enum Backend {
     /// The full compiler pipeline with kernels run by the kernel IR's reference evaluator
     /// (`SMELT_BACKEND=eval`): slow; checks fusion and lowering apart from code generation.
     Eval,
+    /// The full compiler pipeline with kernels compiled by Cranelift (the default, `SMELT_BACKEND=jit`).
+    Jit,
 }
 
 thread_local! {
@@ -76,7 +78,7 @@ pub fn cpu_backend() -> Backend {
     *FROM_ENV.get_or_init(|| match std::env::var("SMELT_BACKEND").as_deref() {
         Ok("interp") => Backend::Interp,
         Ok("eval") => Backend::Eval,
-        _ => Backend::Interp,
+        _ => Backend::Jit,
     })
 }
 
@@ -111,7 +113,10 @@ fn cpu_plan(work: &Work, backend: Backend) -> Result<Arc<cpu::Plan>> {
         return Ok(p.clone());
     }
     let compiled = smelt_passes::pipeline::compile(&work.graph).map_err(Error::Internal)?;
-    let plan = Arc::new(cpu::Plan::new(compiled.schedule, |_| Ok(cpu::Exec::Eval))?);
+    let plan = Arc::new(cpu::Plan::new(compiled.schedule, |k| match backend {
+        Backend::Jit => cpu::jit(k),
+        _ => Ok(cpu::Exec::Eval),
+    })?);
     plan_cache()
         .lock()
         .unwrap_or_else(|e| e.into_inner())

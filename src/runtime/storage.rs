@@ -62,9 +62,14 @@ impl Storage {
         }
     }
 
-    /// The base address, for kernels.
+    /// The base address, for kernels that read the buffer.
     pub(crate) fn as_ptr(&self) -> *const u8 {
         each!(self, v => v.as_ptr() as *const u8)
+    }
+
+    /// The base address, for the kernel that writes the buffer.
+    pub(crate) fn as_mut_ptr(&mut self) -> *mut u8 {
+        each!(self, v => v.as_mut_ptr() as *mut u8)
     }
 
     /// The elements as little-endian bytes (a copy).
