@@ -25,14 +25,16 @@ mod data;
 mod device;
 mod element;
 mod error;
+pub mod nn;
 mod ops;
+pub mod optim;
 mod random;
 mod realize;
 mod runtime;
 mod shape;
 mod tensor;
 
-pub use autograd::{is_grad_enabled, no_grad};
+pub use autograd::{grad, is_grad_enabled, no_grad, try_grad};
 pub use data::SliceGuard;
 pub use device::{Device, default_device, set_default_device};
 pub use element::Element;
@@ -40,6 +42,8 @@ pub use error::{Error, Result};
 pub use ops::creation::NestedData;
 pub use ops::elementwise::DEFAULT_FLOAT;
 pub use random::manual_seed;
+#[doc(hidden)]
+pub use realize::debug_graph;
 pub use shape::Shape;
 pub use smelt_codegen::{Category, DType, Scalar};
 pub use tensor::{Tensor, live_tensors};
