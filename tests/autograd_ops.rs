@@ -128,7 +128,9 @@ fn activations() {
 fn piecewise() {
     check(&[In(vec![-1.5, -0.3, 0.2, 0.7], vec![4])], |x| x[0].abs());
     // Zero gradients away from the jumps.
-    check(&[In(vec![-1.3, -0.3, 0.2, 0.7, 2.4], vec![5])], |x| x[0].floor() + x[0].ceil() + x[0].round() + x[0].sign() + x[0].trunc());
+    check(&[In(vec![-1.3, -0.3, 0.2, 0.7, 2.4], vec![5])], |x| {
+        x[0].floor() + x[0].ceil() + x[0].round() + x[0].sign() + x[0].trunc()
+    });
     check(&[In(vec![-1.3, 0.2, 2.6], vec![3]), In(vec![0.7, 0.9, 1.1], vec![3])], |x| x[0].remainder(&x[1]));
 }
 

@@ -97,7 +97,13 @@ fn propagate(y: &Tensor, order: &[Step]) -> HashMap<u64, Tensor> {
             if !step.grad_srcs.iter().any(|s| s.same(src)) {
                 continue;
             }
-            debug_assert_eq!((c.dims(), c.dtype()), (src.dims(), src.dtype()), "gradient of {:?} for {:?}", step.t, src);
+            debug_assert_eq!(
+                (c.dims(), c.dtype()),
+                (src.dims(), src.dtype()),
+                "gradient of {:?} for {:?}",
+                step.t,
+                src
+            );
             let sum = match grads.remove(&src.id()) {
                 Some(acc) => &acc + &c,
                 None => c,

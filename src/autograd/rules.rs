@@ -36,7 +36,9 @@ pub(crate) fn vjp(t: &Tensor, x: &[Tensor], g: &Tensor) -> Vec<Option<Tensor>> {
         // ---- elementwise ----
         Op::Unary(op) => one(unary(*op, &x[0], t, g)),
         Op::Binary(op) => binary(*op, &x[0], &x[1], t, g),
-        Op::Where => vec![None, Some(Tensor::where_cond(&x[0], g, &zeros(g))), Some(Tensor::where_cond(&x[0], &zeros(g), g))],
+        Op::Where => {
+            vec![None, Some(Tensor::where_cond(&x[0], g, &zeros(g))), Some(Tensor::where_cond(&x[0], &zeros(g), g))]
+        }
         Op::Cast(_) if x[0].dtype().is_float() => one(g.cast_internal(x[0].dtype())),
         Op::Cast(_) => vec![None],
         // ---- reduce: `g` has the kept (size-1) dims, so it broadcasts back ----
@@ -142,7 +144,8 @@ fn constant(t: &Tensor) -> Option<f64> {
 fn prod(x: &Tensor, t: &Tensor, axes: &[usize], g: &Tensor) -> Tensor {
     let dims = x.dims();
     let is_zero = x.eq_scalar(0.0);
-    let zero_count = is_zero.cast_internal(x.dtype()).reduce_internal(ReduceOp::Sum, axes, true).broadcast_internal(dims);
+    let zero_count =
+        is_zero.cast_internal(x.dtype()).reduce_internal(ReduceOp::Sum, axes, true).broadcast_internal(dims);
     let safe = Tensor::where_cond(&is_zero, &x.ones_like_dtype(x.dtype()), x);
     let nonzero_prod = safe.reduce_internal(ReduceOp::Prod, axes, true).broadcast_internal(dims);
     let no_zero = &t.broadcast_internal(dims) / &safe;

@@ -7,7 +7,10 @@
 //! use smelt::prelude::*;
 //!
 //! smelt::manual_seed(0);
-//! let model = nn::Sequential::new().add(nn::Linear::new(4, 8)).add(nn::Activation::Relu).add(nn::Linear::new(8, 3));
+//! let model = nn::Sequential::new()
+//!     .append(nn::Linear::new(4, 8))
+//!     .append(nn::Activation::Relu)
+//!     .append(nn::Linear::new(8, 3));
 //! let x = Tensor::randn([5, 4], DType::F32);
 //! let target = Tensor::new([0i64, 2, 1, 1, 0]);
 //! let loss = nn::cross_entropy(&model.forward(&x), &target);
@@ -57,7 +60,7 @@ impl Sequential {
     }
 
     /// Appends a layer; returns the model for chaining.
-    pub fn add(mut self, layer: impl Module + Send + Sync + 'static) -> Sequential {
+    pub fn append(mut self, layer: impl Module + Send + Sync + 'static) -> Sequential {
         self.layers.push(Box::new(layer));
         self
     }

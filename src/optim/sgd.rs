@@ -77,7 +77,10 @@ impl Sgd {
 impl Optimizer for Sgd {
     fn step(&mut self) -> Result<()> {
         if self.nesterov && (self.momentum <= 0.0 || self.dampening != 0.0) {
-            return Err(Error::Argument { op: "SGD", what: "Nesterov momentum requires a momentum and zero dampening".into() });
+            return Err(Error::Argument {
+                op: "SGD",
+                what: "Nesterov momentum requires a momentum and zero dampening".into(),
+            });
         }
         no_grad(|| {
             let mut updates = Vec::new();
