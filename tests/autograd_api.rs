@@ -19,15 +19,23 @@ fn grad_of(v: &[f64], f: impl Fn(&Tensor) -> Tensor) -> Vec<f64> {
 }
 
 fn close(a: &[f64], b: &[f64], tol: f64) -> bool {
-    a.len() == b.len() && a.iter().zip(b).all(|(x, y)| (x - y).abs() <= tol * y.abs().max(1.0))
+    a.len() == b.len()
+        && a.iter()
+            .zip(b)
+            .all(|(x, y)| (x - y).abs() <= tol * y.abs().max(1.0))
 }
 
 // ---- the seed's example ----
 
 #[test]
 fn seed_matmul_plus_dot() {
-    let a = Tensor::from_vec((0..100).map(|i| i as f32 * 0.5 - 7.0).collect::<Vec<_>>(), [10, 10]).requires_grad_(true);
-    let b = Tensor::from_vec((0..10).map(|i| 3.0 - i as f32).collect::<Vec<_>>(), [10]).requires_grad_(true);
+    let a = Tensor::from_vec(
+        (0..100).map(|i| i as f32 * 0.5 - 7.0).collect::<Vec<_>>(),
+        [10, 10],
+    )
+    .requires_grad_(true);
+    let b = Tensor::from_vec((0..10).map(|i| 3.0 - i as f32).collect::<Vec<_>>(), [10])
+        .requires_grad_(true);
     let xs: Vec<f32> = (0..10).map(|i| (i as f32) - 4.0).collect();
     let x = Tensor::from_slice(&xs, [10]);
     let result = a.matmul(&x) + b.dot(&x);
@@ -37,7 +45,10 @@ fn seed_matmul_plus_dot() {
     assert_eq!(ga.shape(), &[10, 10]);
     let want_a: Vec<f32> = (0..10).flat_map(|_| xs.iter().copied()).collect();
     assert_eq!(ga.to_vec::<f32>().unwrap(), want_a);
-    assert_eq!(b.grad().unwrap().to_vec::<f32>().unwrap(), xs.iter().map(|v| 10.0 * v).collect::<Vec<_>>());
+    assert_eq!(
+        b.grad().unwrap().to_vec::<f32>().unwrap(),
+        xs.iter().map(|v| 10.0 * v).collect::<Vec<_>>()
+    );
     assert!(x.grad().is_none());
 }
 
@@ -169,7 +180,11 @@ fn backward_of_non_scalar_panics() {
     let x = leaf(&[1.0, 2.0]);
     let y = &x * 2.0;
     let err = y.try_backward().unwrap_err();
-    assert!(err.to_string().contains("grad can be implicitly created only for scalar outputs"), "{err}");
+    assert!(
+        err.to_string()
+            .contains("grad can be implicitly created only for scalar outputs"),
+        "{err}"
+    );
     let caught = std::panic::catch_unwind(|| y.backward()).unwrap_err();
     let msg = caught.downcast_ref::<String>().unwrap();
     assert!(msg.contains("only for scalar outputs"), "{msg}");
@@ -235,19 +250,30 @@ fn second_derivatives_of_functions() {
         let d1 = smelt::grad(&y, &[&x]).remove(0);
         v64(&smelt::grad(&d1.sum(), &[&x]).remove(0))
     };
-    let tanh2: Vec<f64> = xs.iter().map(|v: &f64| -2.0 * v.tanh() * (1.0 - v.tanh().powi(2))).collect();
+    let tanh2: Vec<f64> = xs
+        .iter()
+        .map(|v: &f64| -2.0 * v.tanh() * (1.0 - v.tanh().powi(2)))
+        .collect();
     assert!(close(&d2(x.tanh().sum()), &tanh2, 1e-14));
     let sin2: Vec<f64> = xs.iter().map(|v: &f64| -v.sin()).collect();
     assert!(close(&d2(x.sin().sum()), &sin2, 1e-14));
     let exp2: Vec<f64> = xs.iter().map(|v: &f64| v.exp()).collect();
     assert!(close(&d2(x.exp().sum()), &exp2, 1e-14));
-    let erf2: Vec<f64> = xs.iter().map(|v| -4.0 * v / std::f64::consts::PI.sqrt() * (-v * v).exp()).collect();
+    let erf2: Vec<f64> = xs
+        .iter()
+        .map(|v| -4.0 * v / std::f64::consts::PI.sqrt() * (-v * v).exp())
+        .collect();
     assert!(close(&d2(x.erf().sum()), &erf2, 1e-14));
 }
 
 /// A two-layer tanh MLP's loss as a function of its flattened weights.
 fn mlp_loss(w: &Tensor) -> Tensor {
-    let x = Tensor::from_vec((0..12).map(|i| ((i * 7 % 5) as f64 - 2.0) * 0.3).collect::<Vec<_>>(), [4, 3]);
+    let x = Tensor::from_vec(
+        (0..12)
+            .map(|i| ((i * 7 % 5) as f64 - 2.0) * 0.3)
+            .collect::<Vec<_>>(),
+        [4, 3],
+    );
     let target = Tensor::from_vec(vec![0.5f64, -0.2, 0.1, 0.9], [4, 1]);
     let w1 = w.slice(0, 0, 6, 1).reshape([3, 2]);
     let w2 = w.slice(0, 6, 8, 1).reshape([2, 1]);
@@ -270,7 +296,11 @@ fn hessian_vector_product_matches_finite_differences() {
     };
     let h = 1e-5;
     let (gp, gm) = (grad_at(h), grad_at(-h));
-    let fd: Vec<f64> = gp.iter().zip(&gm).map(|(a, b)| (a - b) / (2.0 * h)).collect();
+    let fd: Vec<f64> = gp
+        .iter()
+        .zip(&gm)
+        .map(|(a, b)| (a - b) / (2.0 * h))
+        .collect();
     assert!(close(&v64(&hv), &fd, 1e-7), "{:?} vs {fd:?}", v64(&hv));
 }
 
@@ -279,16 +309,27 @@ fn hessian_vector_product_matches_finite_differences() {
 #[test]
 fn reduce_max_min_split_ties_evenly() {
     // torch.max(x) and amax/amin distribute the gradient evenly among the maximal elements.
-    assert_eq!(grad_of(&[1.0, 3.0, 3.0, 2.0], |x| x.max()), vec![0.0, 0.5, 0.5, 0.0]);
+    assert_eq!(
+        grad_of(&[1.0, 3.0, 3.0, 2.0], |x| x.max()),
+        vec![0.0, 0.5, 0.5, 0.0]
+    );
     assert_eq!(
         grad_of(&[1.0, 1.0, 1.0, 2.0], |x| x.min()),
-        vec![1.0 / 3.0; 3].into_iter().chain([0.0]).collect::<Vec<_>>()
+        vec![1.0 / 3.0; 3]
+            .into_iter()
+            .chain([0.0])
+            .collect::<Vec<_>>()
     );
     let x = Tensor::from_slice(&[4.0f64, 4.0, 1.0, 2.0, 5.0, 5.0], [2, 3]).requires_grad_(true);
-    (x.max_dim(&[1], false) * Tensor::new([1.0f64, 10.0])).sum().backward();
+    (x.max_dim(&[1], false) * Tensor::new([1.0f64, 10.0]))
+        .sum()
+        .backward();
     assert_eq!(v64(&x.grad().unwrap()), vec![0.5, 0.5, 0.0, 0.0, 5.0, 5.0]);
     // A NaN maximum sends the gradient to the NaN.
-    assert_eq!(grad_of(&[1.0, f64::NAN, 2.0], |x| x.max()), vec![0.0, 1.0, 0.0]);
+    assert_eq!(
+        grad_of(&[1.0, f64::NAN, 2.0], |x| x.max()),
+        vec![0.0, 1.0, 0.0]
+    );
 }
 
 #[test]
@@ -308,17 +349,36 @@ fn maximum_minimum_split_ties_half() {
 #[test]
 fn relu_and_clamp_at_the_boundary() {
     // torch.relu: 0 at 0; torch.clamp: the full gradient at the bounds; NaN passes through relu.
-    assert_eq!(grad_of(&[-1.0, 0.0, 2.0], |x| x.relu().sum()), vec![0.0, 0.0, 1.0]);
-    assert_eq!(grad_of(&[0.0, 1.0, 2.0], |x| x.clamp_min(1.0).sum()), vec![0.0, 1.0, 1.0]);
-    assert_eq!(grad_of(&[-2.0, -1.0, 0.0, 1.0, 2.0], |x| x.clamp(-1.0, 1.0).sum()), vec![0.0, 1.0, 1.0, 1.0, 0.0]);
-    assert_eq!(grad_of(&[0.0, 1.0, 2.0], |x| x.clamp_max(1.0).sum()), vec![1.0, 1.0, 0.0]);
+    assert_eq!(
+        grad_of(&[-1.0, 0.0, 2.0], |x| x.relu().sum()),
+        vec![0.0, 0.0, 1.0]
+    );
+    assert_eq!(
+        grad_of(&[0.0, 1.0, 2.0], |x| x.clamp_min(1.0).sum()),
+        vec![0.0, 1.0, 1.0]
+    );
+    assert_eq!(
+        grad_of(&[-2.0, -1.0, 0.0, 1.0, 2.0], |x| x.clamp(-1.0, 1.0).sum()),
+        vec![0.0, 1.0, 1.0, 1.0, 0.0]
+    );
+    assert_eq!(
+        grad_of(&[0.0, 1.0, 2.0], |x| x.clamp_max(1.0).sum()),
+        vec![1.0, 1.0, 0.0]
+    );
     assert_eq!(grad_of(&[f64::NAN], |x| x.relu().sum()), vec![1.0]);
 }
 
 #[test]
 fn abs_sign_rounding_at_kinks() {
-    assert_eq!(grad_of(&[-2.0, 0.0, 3.0], |x| x.abs().sum()), vec![-1.0, 0.0, 1.0]);
-    assert_eq!(grad_of(&[-2.0, 0.0, 1.5], |x| (x.sign() + x.floor() + x.round()).sum()), vec![0.0, 0.0, 0.0]);
+    assert_eq!(
+        grad_of(&[-2.0, 0.0, 3.0], |x| x.abs().sum()),
+        vec![-1.0, 0.0, 1.0]
+    );
+    assert_eq!(
+        grad_of(&[-2.0, 0.0, 1.5], |x| (x.sign() + x.floor() + x.round())
+            .sum()),
+        vec![0.0, 0.0, 0.0]
+    );
 }
 
 #[test]
@@ -337,19 +397,27 @@ fn pow_at_zero() {
 
 #[test]
 fn prod_with_zeros() {
-    assert_eq!(grad_of(&[2.0, 3.0, 4.0], |x| x.prod()), vec![12.0, 8.0, 6.0]);
+    assert_eq!(
+        grad_of(&[2.0, 3.0, 4.0], |x| x.prod()),
+        vec![12.0, 8.0, 6.0]
+    );
     assert_eq!(grad_of(&[2.0, 0.0, 3.0], |x| x.prod()), vec![0.0, 6.0, 0.0]);
     assert_eq!(grad_of(&[0.0, 5.0, 0.0], |x| x.prod()), vec![0.0, 0.0, 0.0]);
     let x = Tensor::from_slice(&[2.0f64, 0.0, 3.0, 4.0, 5.0, 6.0], [2, 3]).requires_grad_(true);
     x.prod_dim(&[1], false).sum().backward();
-    assert_eq!(v64(&x.grad().unwrap()), vec![0.0, 6.0, 0.0, 30.0, 24.0, 20.0]);
+    assert_eq!(
+        v64(&x.grad().unwrap()),
+        vec![0.0, 6.0, 0.0, 30.0, 24.0, 20.0]
+    );
 }
 
 #[test]
 fn gather_scatters_repeated_indices_additively() {
     let idx = Tensor::new([0i64, 0, 2, 0]);
     assert_eq!(
-        grad_of(&[1.0, 2.0, 3.0], |x| (x.index_select(0, &idx) * Tensor::new([1.0f64, 2.0, 3.0, 4.0])).sum()),
+        grad_of(&[1.0, 2.0, 3.0], |x| (x.index_select(0, &idx)
+            * Tensor::new([1.0f64, 2.0, 3.0, 4.0]))
+        .sum()),
         vec![7.0, 0.0, 3.0]
     );
 }
@@ -379,7 +447,10 @@ fn f32_gradients_stay_f32() {
     let e = [(1.0f32 * 0.5 - 2.0).exp(), (3.0f32 * 0.5 - 4.0).exp()];
     let want = [1.0 * e[0] + 3.0 * e[1], 2.0 * e[0] + 4.0 * e[1]];
     let got = w.grad().unwrap().to_vec::<f32>().unwrap();
-    assert!((got[0] - want[0]).abs() < 1e-6 && (got[1] - want[1]).abs() < 1e-6, "{got:?}");
+    assert!(
+        (got[0] - want[0]).abs() < 1e-6 && (got[1] - want[1]).abs() < 1e-6,
+        "{got:?}"
+    );
 }
 
 #[test]

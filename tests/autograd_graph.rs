@@ -15,8 +15,16 @@ fn check(name: &str, targets: &[&Tensor]) {
 #[test]
 fn grad_of_exp_mul_sum() {
     // y = sum(exp(x * w)) with x [2,3] and w [3] broadcast: dx = exp(x w) · w, dw = sum over rows.
-    let x = Tensor::zeros([2, 3], DType::F32).realize().unwrap().named("x").requires_grad_(true);
-    let w = Tensor::ones([3], DType::F32).realize().unwrap().named("w").requires_grad_(true);
+    let x = Tensor::zeros([2, 3], DType::F32)
+        .realize()
+        .unwrap()
+        .named("x")
+        .requires_grad_(true);
+    let w = Tensor::ones([3], DType::F32)
+        .realize()
+        .unwrap()
+        .named("w")
+        .requires_grad_(true);
     let y = (&x * &w).exp().sum();
     let g = smelt::grad(&y, &[&x, &w]);
     check("autograd_exp_mul_sum", &[&g[0], &g[1]]);
@@ -25,7 +33,11 @@ fn grad_of_exp_mul_sum() {
 #[test]
 fn grad_of_strided_slice() {
     // The strided slice's gradient: reshape, pad the new axis, reshape, crop, pad into place.
-    let x = Tensor::zeros([7], DType::F32).realize().unwrap().named("x").requires_grad_(true);
+    let x = Tensor::zeros([7], DType::F32)
+        .realize()
+        .unwrap()
+        .named("x")
+        .requires_grad_(true);
     let y = x.slice(0, 1, 7, 3).sum();
     let g = smelt::grad(&y, &[&x]);
     check("autograd_strided_slice", &[&g[0]]);

@@ -26,11 +26,18 @@ fn training_memory_is_flat_over_1000_steps() {
     let x = Tensor::randn([6, 4], DType::F32).realize().unwrap();
     let y = Tensor::new([0i64, 1, 2, 0, 1, 2]);
     for momentum_or_adam in [false, true] {
-        let model = Sequential::new().append(Linear::new(4, 5)).append(Activation::Relu).append(Linear::new(5, 3));
+        let model = Sequential::new()
+            .append(Linear::new(4, 5))
+            .append(Activation::Relu)
+            .append(Linear::new(5, 3));
         let mut opt: Box<dyn Optimizer> = if momentum_or_adam {
             Box::new(Adam::new(model.parameters(), 0.01))
         } else {
-            Box::new(Sgd::new(model.parameters(), 0.05).momentum(0.9).weight_decay(1e-4))
+            Box::new(
+                Sgd::new(model.parameters(), 0.05)
+                    .momentum(0.9)
+                    .weight_decay(1e-4),
+            )
         };
         let first = train(&model, opt.as_mut(), &x, &y, 10);
         let (tensors, buffers) = (live_tensors(), live_buffers());

@@ -8,10 +8,14 @@ use smelt::prelude::*;
 
 /// Deterministic values in `[lo, hi)`, different per `seed` (a small LCG: no test depends on a crate).
 fn vals(n: usize, seed: u64, lo: f64, hi: f64) -> Vec<f64> {
-    let mut s = seed.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+    let mut s = seed
+        .wrapping_mul(6364136223846793005)
+        .wrapping_add(1442695040888963407);
     (0..n)
         .map(|_| {
-            s = s.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+            s = s
+                .wrapping_mul(6364136223846793005)
+                .wrapping_add(1442695040888963407);
             lo + (hi - lo) * ((s >> 11) as f64 / (1u64 << 53) as f64)
         })
         .collect()
@@ -22,7 +26,10 @@ struct In(Vec<f64>, Vec<usize>);
 
 /// Random values in [-1, 1).
 fn r(shape: &[usize], seed: u64) -> In {
-    In(vals(shape.iter().product(), seed, -1.0, 1.0), shape.to_vec())
+    In(
+        vals(shape.iter().product(), seed, -1.0, 1.0),
+        shape.to_vec(),
+    )
 }
 
 /// Random values in [lo, hi).
@@ -39,8 +46,10 @@ fn scalarize(out: &Tensor) -> Tensor {
 /// Checks `smelt::grad` and `backward` of `f` at `inputs` against central differences.
 #[track_caller]
 fn check(inputs: &[In], f: impl Fn(&[Tensor]) -> Tensor) {
-    let leaves: Vec<Tensor> =
-        inputs.iter().map(|In(v, s)| Tensor::from_slice(v, s.clone()).requires_grad_(true)).collect();
+    let leaves: Vec<Tensor> = inputs
+        .iter()
+        .map(|In(v, s)| Tensor::from_slice(v, s.clone()).requires_grad_(true))
+        .collect();
     let y = scalarize(&f(&leaves));
     let refs: Vec<&Tensor> = leaves.iter().collect();
     let grads = smelt::grad(&y, &refs);
@@ -64,12 +73,23 @@ fn check(inputs: &[In], f: impl Fn(&[Tensor]) -> Tensor) {
         assert_eq!(grads[k].dims(), s.as_slice(), "gradient shape of input {k}");
         assert_eq!(grads[k].dtype(), DType::F64);
         let got = grads[k].to_vec::<f64>().unwrap();
-        let stored = leaves[k].grad().expect("backward fills the leaf's grad").to_vec::<f64>().unwrap();
+        let stored = leaves[k]
+            .grad()
+            .expect("backward fills the leaf's grad")
+            .to_vec::<f64>()
+            .unwrap();
         for j in 0..v.len() {
             let fd = (eval(k, j, h) - eval(k, j, -h)) / (2.0 * h);
             let tol = 1e-6 * fd.abs().max(1.0);
-            assert!((got[j] - fd).abs() <= tol, "input {k} element {j}: grad {} vs finite difference {fd}", got[j]);
-            assert!((stored[j] - got[j]).abs() <= 1e-12 * got[j].abs().max(1.0), "backward and grad differ");
+            assert!(
+                (got[j] - fd).abs() <= tol,
+                "input {k} element {j}: grad {} vs finite difference {fd}",
+                got[j]
+            );
+            assert!(
+                (stored[j] - got[j]).abs() <= 1e-12 * got[j].abs().max(1.0),
+                "backward and grad differ"
+            );
         }
     }
 }
@@ -96,8 +116,12 @@ fn same_operand_twice() {
 
 #[test]
 fn pow_both_operands() {
-    check(&[ru(&[2, 3], 15, 0.5, 2.0), r(&[2, 3], 16)], |x| x[0].pow(&x[1]));
-    check(&[ru(&[2, 3], 17, 0.5, 2.0), r(&[3], 18)], |x| x[0].pow(&x[1]));
+    check(&[ru(&[2, 3], 15, 0.5, 2.0), r(&[2, 3], 16)], |x| {
+        x[0].pow(&x[1])
+    });
+    check(&[ru(&[2, 3], 17, 0.5, 2.0), r(&[3], 18)], |x| {
+        x[0].pow(&x[1])
+    });
     check(&[r(&[4], 19)], |x| x[0].powf(3.0));
     check(&[ru(&[4], 20, 0.5, 2.0)], |x| x[0].powf(-1.5));
 }
@@ -121,7 +145,9 @@ fn activations() {
     check(&[ru(&[6], 31, -3.0, 3.0)], |x| x[0].gelu());
     check(&[ru(&[6], 32, -3.0, 3.0)], |x| x[0].gelu_tanh());
     check(&[ru(&[6], 33, -3.0, 3.0)], |x| x[0].silu());
-    check(&[In(vec![-1.5, -0.3, 0.2, 0.7, 2.0], vec![5])], |x| x[0].relu());
+    check(&[In(vec![-1.5, -0.3, 0.2, 0.7, 2.0], vec![5])], |x| {
+        x[0].relu()
+    });
 }
 
 #[test]
@@ -131,23 +157,39 @@ fn piecewise() {
     check(&[In(vec![-1.3, -0.3, 0.2, 0.7, 2.4], vec![5])], |x| {
         x[0].floor() + x[0].ceil() + x[0].round() + x[0].sign() + x[0].trunc()
     });
-    check(&[In(vec![-1.3, 0.2, 2.6], vec![3]), In(vec![0.7, 0.9, 1.1], vec![3])], |x| x[0].remainder(&x[1]));
+    check(
+        &[
+            In(vec![-1.3, 0.2, 2.6], vec![3]),
+            In(vec![0.7, 0.9, 1.1], vec![3]),
+        ],
+        |x| x[0].remainder(&x[1]),
+    );
 }
 
 #[test]
 fn maximum_minimum_clamp() {
     check(&[r(&[2, 3], 34), r(&[3], 35)], |x| x[0].maximum(&x[1]));
     check(&[r(&[2, 3], 36), r(&[2, 1], 37)], |x| x[0].minimum(&x[1]));
-    check(&[In(vec![-1.5, -0.3, 0.2, 0.7, 2.0], vec![5])], |x| x[0].clamp(-0.5, 1.0));
-    check(&[In(vec![-1.5, -0.3, 0.2, 0.7, 2.0], vec![5])], |x| x[0].clamp_min(0.5));
-    check(&[In(vec![-1.5, -0.3, 0.2, 0.7, 2.0], vec![5])], |x| x[0].clamp_max(-0.1));
+    check(&[In(vec![-1.5, -0.3, 0.2, 0.7, 2.0], vec![5])], |x| {
+        x[0].clamp(-0.5, 1.0)
+    });
+    check(&[In(vec![-1.5, -0.3, 0.2, 0.7, 2.0], vec![5])], |x| {
+        x[0].clamp_min(0.5)
+    });
+    check(&[In(vec![-1.5, -0.3, 0.2, 0.7, 2.0], vec![5])], |x| {
+        x[0].clamp_max(-0.1)
+    });
 }
 
 #[test]
 fn where_cond() {
     let c = Tensor::new([true, false, true]);
-    check(&[r(&[2, 3], 38), r(&[3], 39)], |x| Tensor::where_cond(&c, &x[0], &x[1]));
-    check(&[r(&[2, 3], 40)], |x| x[0].gt_scalar(0.0).where_(&x[0].exp(), &(&x[0] * 2.0)));
+    check(&[r(&[2, 3], 38), r(&[3], 39)], |x| {
+        Tensor::where_cond(&c, &x[0], &x[1])
+    });
+    check(&[r(&[2, 3], 40)], |x| {
+        x[0].gt_scalar(0.0).where_(&x[0].exp(), &(&x[0] * 2.0))
+    });
 }
 
 // ---- views ----
@@ -155,10 +197,14 @@ fn where_cond() {
 #[test]
 fn reshape_permute_transpose() {
     check(&[r(&[2, 3, 4], 41)], |x| x[0].reshape([4, 6]));
-    check(&[r(&[2, 3, 4], 42)], |x| x[0].permute(&[2, 0, 1]) * &Tensor::from_vec(vals(24, 7, 0.0, 1.0), [4, 2, 3]));
+    check(&[r(&[2, 3, 4], 42)], |x| {
+        x[0].permute(&[2, 0, 1]) * &Tensor::from_vec(vals(24, 7, 0.0, 1.0), [4, 2, 3])
+    });
     check(&[r(&[2, 3], 43)], |x| x[0].t());
     check(&[r(&[2, 3, 4], 44)], |x| x[0].transpose(0, 2).flatten());
-    check(&[r(&[3], 45)], |x| x[0].unsqueeze(0).unsqueeze(-1).squeeze(0));
+    check(&[r(&[3], 45)], |x| {
+        x[0].unsqueeze(0).unsqueeze(-1).squeeze(0)
+    });
     check(&[r(&[2, 3, 4], 46)], |x| x[0].flatten_range(1, 2));
 }
 
@@ -180,8 +226,12 @@ fn pad_and_crop() {
 fn slices_with_steps() {
     check(&[r(&[7], 53)], |x| x[0].slice(0, 1, 7, 2));
     check(&[r(&[7], 54)], |x| x[0].slice(0, 2, 6, 3));
-    check(&[r(&[5, 7], 55)], |x| x[0].slice(0, 1, 5, 2).slice(1, 0, 7, 3));
-    check(&[r(&[4, 6, 5], 56)], |x| x[0].slice(1, -5, -1, 2).slice(2, 4, 5, 4));
+    check(&[r(&[5, 7], 55)], |x| {
+        x[0].slice(0, 1, 5, 2).slice(1, 0, 7, 3)
+    });
+    check(&[r(&[4, 6, 5], 56)], |x| {
+        x[0].slice(1, -5, -1, 2).slice(2, 4, 5, 4)
+    });
     check(&[r(&[5, 4], 57)], |x| x[0].narrow(0, 1, 3));
     check(&[r(&[5, 4], 58)], |x| {
         let parts = x[0].split(2, 0);
@@ -197,7 +247,9 @@ fn slices_with_steps() {
 fn gather_and_index_select() {
     let idx = Tensor::new([2i64, 0, 2, 1]);
     check(&[r(&[3, 4], 60)], |x| x[0].index_select(0, &idx));
-    check(&[r(&[4, 3], 61)], |x| x[0].index_select(1, &idx.slice(0, 0, 3, 1)));
+    check(&[r(&[4, 3], 61)], |x| {
+        x[0].index_select(1, &idx.slice(0, 0, 3, 1))
+    });
     let g = Tensor::new([[0i64, 2], [1, 1], [2, 0]]);
     check(&[r(&[3, 4], 62)], |x| x[0].gather(1, &g));
     let g0 = Tensor::new([[2i32, 0, 1], [2, 2, 0]]);
@@ -206,9 +258,15 @@ fn gather_and_index_select() {
 
 #[test]
 fn cat_and_stack() {
-    check(&[r(&[2, 3], 64), r(&[2, 1], 65), r(&[2, 2], 66)], |x| Tensor::cat(&[&x[0], &x[1], &x[2]], 1));
-    check(&[r(&[1, 3], 67), r(&[2, 3], 68)], |x| Tensor::cat(&[&x[0], &x[1], &x[0]], 0));
-    check(&[r(&[3], 69), r(&[3], 70)], |x| Tensor::stack(&[&x[0], &x[1]], 1));
+    check(&[r(&[2, 3], 64), r(&[2, 1], 65), r(&[2, 2], 66)], |x| {
+        Tensor::cat(&[&x[0], &x[1], &x[2]], 1)
+    });
+    check(&[r(&[1, 3], 67), r(&[2, 3], 68)], |x| {
+        Tensor::cat(&[&x[0], &x[1], &x[0]], 0)
+    });
+    check(&[r(&[3], 69), r(&[3], 70)], |x| {
+        Tensor::stack(&[&x[0], &x[1]], 1)
+    });
 }
 
 // ---- reductions ----
@@ -257,7 +315,9 @@ fn matmul_forms() {
     check(&[r(&[4], 94), r(&[4, 2], 95)], |x| x[0].matmul(&x[1]));
     check(&[r(&[3, 4], 96), r(&[4, 2], 97)], |x| x[0].mm(&x[1]));
     check(&[r(&[2, 3, 4], 98), r(&[4, 5], 99)], |x| x[0].matmul(&x[1]));
-    check(&[r(&[2, 1, 3, 4], 100), r(&[3, 4, 2], 101)], |x| x[0].matmul(&x[1]));
+    check(&[r(&[2, 1, 3, 4], 100), r(&[3, 4, 2], 101)], |x| {
+        x[0].matmul(&x[1])
+    });
     check(&[r(&[3], 102), r(&[2], 103)], |x| x[0].outer(&x[1]));
 }
 
@@ -266,12 +326,24 @@ fn matmul_forms() {
 #[test]
 fn small_network_losses() {
     let target = Tensor::new([2i64, 0, 1]);
-    check(&[r(&[3, 4], 104), r(&[4, 5], 105), r(&[5], 106), r(&[5, 3], 107)], |x| {
-        let h = (x[0].matmul(&x[1]) + &x[2]).tanh();
-        smelt::nn::cross_entropy(&h.matmul(&x[3]), &target)
+    check(
+        &[
+            r(&[3, 4], 104),
+            r(&[4, 5], 105),
+            r(&[5], 106),
+            r(&[5, 3], 107),
+        ],
+        |x| {
+            let h = (x[0].matmul(&x[1]) + &x[2]).tanh();
+            smelt::nn::cross_entropy(&h.matmul(&x[3]), &target)
+        },
+    );
+    check(&[r(&[3, 4], 108), r(&[3, 4], 109)], |x| {
+        smelt::nn::mse_loss(&x[0].sigmoid(), &x[1])
     });
-    check(&[r(&[3, 4], 108), r(&[3, 4], 109)], |x| smelt::nn::mse_loss(&x[0].sigmoid(), &x[1]));
-    check(&[r(&[3, 4], 110), ru(&[3, 4], 111, 0.0, 1.0)], |x| smelt::nn::cross_entropy(&x[0], &x[1].softmax(1)));
+    check(&[r(&[3, 4], 110), ru(&[3, 4], 111, 0.0, 1.0)], |x| {
+        smelt::nn::cross_entropy(&x[0], &x[1].softmax(1))
+    });
 }
 
 #[test]

@@ -20,7 +20,10 @@ fn grad_ref(w: &[f64]) -> Vec<f64> {
 }
 
 fn close(a: &[f64], b: &[f64], tol: f64) -> bool {
-    a.len() == b.len() && a.iter().zip(b).all(|(x, y)| (x - y).abs() <= tol * y.abs().max(1.0))
+    a.len() == b.len()
+        && a.iter()
+            .zip(b)
+            .all(|(x, y)| (x - y).abs() <= tol * y.abs().max(1.0))
 }
 
 /// Runs `steps` optimizer steps on the loss from `W0`, returning the parameter after each step.
@@ -38,18 +41,37 @@ fn run(make: impl Fn(Vec<Parameter>) -> Box<dyn Optimizer>, steps: usize) -> Vec
 }
 
 /// torch.optim.SGD's algorithm, in f64.
-fn sgd_ref(lr: f64, momentum: f64, dampening: f64, wd: f64, nesterov: bool, steps: usize) -> Vec<Vec<f64>> {
+fn sgd_ref(
+    lr: f64,
+    momentum: f64,
+    dampening: f64,
+    wd: f64,
+    nesterov: bool,
+    steps: usize,
+) -> Vec<Vec<f64>> {
     let mut w = W0.to_vec();
     let mut buf: Option<Vec<f64>> = None;
     let mut out = Vec::new();
     for _ in 0..steps {
-        let mut g: Vec<f64> = grad_ref(&w).iter().zip(&w).map(|(g, w)| g + wd * w).collect();
+        let mut g: Vec<f64> = grad_ref(&w)
+            .iter()
+            .zip(&w)
+            .map(|(g, w)| g + wd * w)
+            .collect();
         if momentum != 0.0 {
             let b: Vec<f64> = match &buf {
                 None => g.clone(),
-                Some(b) => b.iter().zip(&g).map(|(b, g)| momentum * b + (1.0 - dampening) * g).collect(),
+                Some(b) => b
+                    .iter()
+                    .zip(&g)
+                    .map(|(b, g)| momentum * b + (1.0 - dampening) * g)
+                    .collect(),
             };
-            g = if nesterov { g.iter().zip(&b).map(|(g, b)| g + momentum * b).collect() } else { b.clone() };
+            g = if nesterov {
+                g.iter().zip(&b).map(|(g, b)| g + momentum * b).collect()
+            } else {
+                b.clone()
+            };
             buf = Some(b);
         }
         w = w.iter().zip(&g).map(|(w, g)| w - lr * g).collect();
@@ -59,7 +81,15 @@ fn sgd_ref(lr: f64, momentum: f64, dampening: f64, wd: f64, nesterov: bool, step
 }
 
 /// torch.optim.Adam's algorithm (L2 or decoupled weight decay), in f64.
-fn adam_ref(lr: f64, b1: f64, b2: f64, eps: f64, wd: f64, decoupled: bool, steps: usize) -> Vec<Vec<f64>> {
+fn adam_ref(
+    lr: f64,
+    b1: f64,
+    b2: f64,
+    eps: f64,
+    wd: f64,
+    decoupled: bool,
+    steps: usize,
+) -> Vec<Vec<f64>> {
     let mut w = W0.to_vec();
     let (mut m, mut v) = (vec![0.0; 4], vec![0.0; 4]);
     let mut out = Vec::new();
@@ -90,7 +120,11 @@ fn assert_paths(got: &[Vec<f64>], want: &[Vec<f64>], tol: f64) {
 
 #[test]
 fn sgd_plain() {
-    assert_paths(&run(|p| Box::new(Sgd::new(p, 0.1)), 5), &sgd_ref(0.1, 0.0, 0.0, 0.0, false, 5), 1e-14);
+    assert_paths(
+        &run(|p| Box::new(Sgd::new(p, 0.1)), 5),
+        &sgd_ref(0.1, 0.0, 0.0, 0.0, false, 5),
+        1e-14,
+    );
 }
 
 #[test]
@@ -98,14 +132,38 @@ fn sgd_momentum_first_buffer_is_the_gradient() {
     let got = run(|p| Box::new(SGD::new(p, 0.1).momentum(0.9)), 6);
     assert_paths(&got, &sgd_ref(0.1, 0.9, 0.0, 0.0, false, 6), 1e-14);
     // Step 1 is a plain step (buffer = gradient), by hand: w - 0.1 (a w + c).
-    assert!(close(&got[0], &[0.89, -0.77, 0.455, 1.4], 1e-14), "{:?}", got[0]);
+    assert!(
+        close(&got[0], &[0.89, -0.77, 0.455, 1.4], 1e-14),
+        "{:?}",
+        got[0]
+    );
 }
 
 #[test]
 fn sgd_dampening_weight_decay_nesterov() {
-    let got = run(|p| Box::new(Sgd::new(p, 0.05).momentum(0.8).dampening(0.3).weight_decay(0.01)), 6);
+    let got = run(
+        |p| {
+            Box::new(
+                Sgd::new(p, 0.05)
+                    .momentum(0.8)
+                    .dampening(0.3)
+                    .weight_decay(0.01),
+            )
+        },
+        6,
+    );
     assert_paths(&got, &sgd_ref(0.05, 0.8, 0.3, 0.01, false, 6), 1e-14);
-    let got = run(|p| Box::new(Sgd::new(p, 0.05).momentum(0.8).nesterov(true).weight_decay(0.1)), 6);
+    let got = run(
+        |p| {
+            Box::new(
+                Sgd::new(p, 0.05)
+                    .momentum(0.8)
+                    .nesterov(true)
+                    .weight_decay(0.1),
+            )
+        },
+        6,
+    );
     assert_paths(&got, &sgd_ref(0.05, 0.8, 0.0, 0.1, true, 6), 1e-14);
     let p = Parameter::new(&Tensor::from_slice(&W0, [4]));
     let mut bad = Sgd::new(vec![p.clone()], 0.1).nesterov(true);
@@ -115,20 +173,46 @@ fn sgd_dampening_weight_decay_nesterov() {
 
 #[test]
 fn adam_defaults() {
-    assert_paths(&run(|p| Box::new(Adam::new(p, 0.1)), 8), &adam_ref(0.1, 0.9, 0.999, 1e-8, 0.0, false, 8), 1e-12);
+    assert_paths(
+        &run(|p| Box::new(Adam::new(p, 0.1)), 8),
+        &adam_ref(0.1, 0.9, 0.999, 1e-8, 0.0, false, 8),
+        1e-12,
+    );
 }
 
 #[test]
 fn adam_options() {
-    let got = run(|p| Box::new(Adam::new(p, 0.02).betas(0.8, 0.99).eps(1e-3).weight_decay(0.1)), 8);
+    let got = run(
+        |p| {
+            Box::new(
+                Adam::new(p, 0.02)
+                    .betas(0.8, 0.99)
+                    .eps(1e-3)
+                    .weight_decay(0.1),
+            )
+        },
+        8,
+    );
     assert_paths(&got, &adam_ref(0.02, 0.8, 0.99, 1e-3, 0.1, false, 8), 1e-12);
-    let got = run(|p| Box::new(Adam::new(p, 0.02).weight_decay(0.1).decoupled_weight_decay(true)), 8);
+    let got = run(
+        |p| {
+            Box::new(
+                Adam::new(p, 0.02)
+                    .weight_decay(0.1)
+                    .decoupled_weight_decay(true),
+            )
+        },
+        8,
+    );
     assert_paths(&got, &adam_ref(0.02, 0.9, 0.999, 1e-8, 0.1, true, 8), 1e-12);
 }
 
 #[test]
 fn adam_f32_follows_the_f64_reference() {
-    let p = Parameter::new(&Tensor::from_vec(W0.iter().map(|&v| v as f32).collect::<Vec<_>>(), [4]));
+    let p = Parameter::new(&Tensor::from_vec(
+        W0.iter().map(|&v| v as f32).collect::<Vec<_>>(),
+        [4],
+    ));
     let mut opt = Adam::new(vec![p.clone()], 0.1);
     for _ in 0..8 {
         opt.zero_grad();
@@ -136,8 +220,21 @@ fn adam_f32_follows_the_f64_reference() {
         opt.step().unwrap();
     }
     assert_eq!(p.dtype(), DType::F32);
-    let got: Vec<f64> = p.tensor().to_vec::<f32>().unwrap().iter().map(|&v| v as f64).collect();
-    assert!(close(&got, &adam_ref(0.1, 0.9, 0.999, 1e-8, 0.0, false, 8)[7], 1e-5), "{got:?}");
+    let got: Vec<f64> = p
+        .tensor()
+        .to_vec::<f32>()
+        .unwrap()
+        .iter()
+        .map(|&v| v as f64)
+        .collect();
+    assert!(
+        close(
+            &got,
+            &adam_ref(0.1, 0.9, 0.999, 1e-8, 0.0, false, 8)[7],
+            1e-5
+        ),
+        "{got:?}"
+    );
 }
 
 #[test]
@@ -151,7 +248,11 @@ fn parameters_without_gradients_are_skipped() {
         opt.step().unwrap();
     }
     assert_eq!(unused.tensor().to_vec::<f64>().unwrap(), vec![7.0]);
-    assert!(close(&used.tensor().to_vec::<f64>().unwrap(), &adam_ref(0.1, 0.9, 0.999, 1e-8, 0.0, false, 3)[2], 1e-12));
+    assert!(close(
+        &used.tensor().to_vec::<f64>().unwrap(),
+        &adam_ref(0.1, 0.9, 0.999, 1e-8, 0.0, false, 3)[2],
+        1e-12
+    ));
 }
 
 #[test]
@@ -162,7 +263,11 @@ fn gradients_accumulate_across_steps_without_zero_grad() {
     loss(&p.tensor()).backward();
     opt.step().unwrap();
     let g1 = grad_ref(&W0);
-    assert!(close(&p.grad().unwrap().to_vec::<f64>().unwrap(), &g1, 1e-15));
+    assert!(close(
+        &p.grad().unwrap().to_vec::<f64>().unwrap(),
+        &g1,
+        1e-15
+    ));
     let w1 = p.tensor().to_vec::<f64>().unwrap();
     loss(&p.tensor()).backward();
     opt.step().unwrap();
@@ -179,7 +284,11 @@ fn set_lr_changes_the_step() {
     assert_eq!(opt.lr(), 0.5);
     loss(&p.tensor()).backward();
     opt.step().unwrap();
-    let want: Vec<f64> = W0.iter().zip(grad_ref(&W0)).map(|(w, g)| w - 0.5 * g).collect();
+    let want: Vec<f64> = W0
+        .iter()
+        .zip(grad_ref(&W0))
+        .map(|(w, g)| w - 0.5 * g)
+        .collect();
     assert!(close(&p.tensor().to_vec::<f64>().unwrap(), &want, 1e-15));
 }
 
@@ -205,7 +314,10 @@ fn a_small_classifier_learns() {
     }
     let x = Tensor::from_vec(xs, [24, 2]);
     let y = Tensor::from_vec(ys, [24]);
-    let model = Sequential::new().append(Linear::new(2, 8)).append(Activation::Relu).append(Linear::new(8, 3));
+    let model = Sequential::new()
+        .append(Linear::new(2, 8))
+        .append(Activation::Relu)
+        .append(Linear::new(8, 3));
     let mut opt = Adam::new(model.parameters(), 0.05);
     let mut first = None;
     let mut last = 0.0;
@@ -217,7 +329,11 @@ fn a_small_classifier_learns() {
         last = loss.item::<f32>().unwrap();
         first.get_or_insert(last);
     }
-    assert!(last < 0.1 * first.unwrap(), "loss {} → {last}", first.unwrap());
+    assert!(
+        last < 0.1 * first.unwrap(),
+        "loss {} → {last}",
+        first.unwrap()
+    );
     let pred = model.forward(&x).argmax(1, false);
     assert_eq!(pred.to_vec::<i64>().unwrap(), y.to_vec::<i64>().unwrap());
 }

@@ -38,9 +38,14 @@ fn walk(y: &Tensor, is_target: impl Fn(&Tensor, &[Tensor]) -> bool) -> Vec<Step>
     while let Some((t, expanded)) = stack.pop() {
         if expanded {
             let grad_srcs = grad_srcs(&t);
-            let needed = is_target(&t, &grad_srcs) || grad_srcs.iter().any(|s| order[done[&s.id()]].needed);
+            let needed =
+                is_target(&t, &grad_srcs) || grad_srcs.iter().any(|s| order[done[&s.id()]].needed);
             done.insert(t.id(), order.len());
-            order.push(Step { t, grad_srcs, needed });
+            order.push(Step {
+                t,
+                grad_srcs,
+                needed,
+            });
             continue;
         }
         if !seen.insert(t.id()) {
@@ -62,15 +67,19 @@ fn check_output(op: &'static str, y: &Tensor) -> Result<()> {
     if !y.requires_grad() {
         return Err(Error::Argument {
             op,
-            what: "the output does not require grad and has no gradient history (mark an input with \
+            what:
+                "the output does not require grad and has no gradient history (mark an input with \
                    requires_grad_(true), and do not build it inside no_grad)"
-                .into(),
+                    .into(),
         });
     }
     if y.numel() != 1 {
         return Err(Error::Shape {
             op,
-            what: format!("grad can be implicitly created only for scalar outputs, got shape {}", y.shape()),
+            what: format!(
+                "grad can be implicitly created only for scalar outputs, got shape {}",
+                y.shape()
+            ),
         });
     }
     Ok(())
@@ -83,7 +92,9 @@ fn propagate(y: &Tensor, order: &[Step]) -> HashMap<u64, Tensor> {
     let mut results: HashMap<u64, Tensor> = HashMap::new();
     grads.insert(y.id(), Tensor::ones_like(y));
     for step in order.iter().rev() {
-        let Some(g) = grads.remove(&step.t.id()) else { continue };
+        let Some(g) = grads.remove(&step.t.id()) else {
+            continue;
+        };
         if !step.needed {
             continue;
         }
@@ -129,12 +140,23 @@ pub fn grad(y: &Tensor, xs: &[&Tensor]) -> Vec<Tensor> {
 pub fn try_grad(y: &Tensor, xs: &[&Tensor]) -> Result<Vec<Tensor>> {
     check_output("grad", y)?;
     if let Some(i) = xs.iter().position(|x| !x.requires_grad()) {
-        return Err(Error::Argument { op: "grad", what: format!("input {i} does not require grad") });
+        return Err(Error::Argument {
+            op: "grad",
+            what: format!("input {i} does not require grad"),
+        });
     }
     let wanted: HashSet<u64> = xs.iter().map(|x| x.id()).collect();
     let order = walk(y, |t, _| wanted.contains(&t.id()));
     let grads = propagate(y, &order);
-    Ok(xs.iter().map(|x| grads.get(&x.id()).cloned().unwrap_or_else(|| Tensor::zeros_like(x))).collect())
+    Ok(xs
+        .iter()
+        .map(|x| {
+            grads
+                .get(&x.id())
+                .cloned()
+                .unwrap_or_else(|| Tensor::zeros_like(x))
+        })
+        .collect())
 }
 
 impl Tensor {
@@ -159,7 +181,9 @@ impl Tensor {
             let grads = propagate(self, &order);
             let mut updates: Vec<(Tensor, Tensor)> = Vec::new();
             for step in order.iter().filter(|s| s.grad_srcs.is_empty()) {
-                let Some(g) = grads.get(&step.t.id()) else { continue };
+                let Some(g) = grads.get(&step.t.id()) else {
+                    continue;
+                };
                 let sum = match step.t.grad() {
                     Some(old) => &old + g,
                     None => g.clone(),

@@ -68,7 +68,10 @@ impl Tensor {
             if !self.dtype().is_float() {
                 return Err(Error::DType {
                     op: "requires_grad_",
-                    what: format!("only floating point tensors can require gradients, got {}", self.dtype()),
+                    what: format!(
+                        "only floating point tensors can require gradients, got {}",
+                        self.dtype()
+                    ),
                 });
             }
             if !self.requires_grad() {
@@ -100,19 +103,37 @@ impl Tensor {
     /// history. Marking the result with `requires_grad_` never affects `self`.
     pub fn detach(&self) -> Tensor {
         if let Some(buffer) = self.buffer() {
-            let t = Tensor::lazy(smelt_passes::Op::Input(0), vec![], self.shape().clone(), self.dtype(), self.device());
+            let t = Tensor::lazy(
+                smelt_passes::Op::Input(0),
+                vec![],
+                self.shape().clone(),
+                self.dtype(),
+                self.device(),
+            );
             t.set_buffer(buffer.clone());
             return t;
         }
         if self.is_transfer() {
             return self.srcs()[0].detach().to(self.device());
         }
-        no_grad(|| Tensor::lazy(self.op().clone(), self.srcs(), self.shape().clone(), self.dtype(), self.device()))
+        no_grad(|| {
+            Tensor::lazy(
+                self.op().clone(),
+                self.srcs(),
+                self.shape().clone(),
+                self.dtype(),
+                self.device(),
+            )
+        })
     }
 
     /// The gradient accumulated by [`Tensor::backward`], if any (`torch.Tensor.grad`).
     pub fn grad(&self) -> Option<Tensor> {
-        self.0.grad.lock().unwrap_or_else(|e| e.into_inner()).clone()
+        self.0
+            .grad
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone()
     }
 
     /// Replaces the accumulated gradient (`t.grad = g` in PyTorch). Panics if `g`'s shape, dtype or

@@ -37,19 +37,36 @@ pub(crate) fn vjp(t: &Tensor, x: &[Tensor], g: &Tensor) -> Vec<Option<Tensor>> {
         Op::Unary(op) => one(unary(*op, &x[0], t, g)),
         Op::Binary(op) => binary(*op, &x[0], &x[1], t, g),
         Op::Where => {
-            vec![None, Some(Tensor::where_cond(&x[0], g, &zeros(g))), Some(Tensor::where_cond(&x[0], &zeros(g), g))]
+            vec![
+                None,
+                Some(Tensor::where_cond(&x[0], g, &zeros(g))),
+                Some(Tensor::where_cond(&x[0], &zeros(g), g)),
+            ]
         }
         Op::Cast(_) if x[0].dtype().is_float() => one(g.cast_internal(x[0].dtype())),
         Op::Cast(_) => vec![None],
         // ---- reduce: `g` has the kept (size-1) dims, so it broadcasts back ----
-        Op::Reduce { op: ReduceOp::Sum, .. } => one(g.broadcast_internal(x[0].dims())),
-        Op::Reduce { op: ReduceOp::Prod, axes } => one(prod(&x[0], t, axes, g)),
-        Op::Reduce { op: ReduceOp::Max | ReduceOp::Min, axes } => one(extreme(&x[0], t, axes, g)),
+        Op::Reduce {
+            op: ReduceOp::Sum, ..
+        } => one(g.broadcast_internal(x[0].dims())),
+        Op::Reduce {
+            op: ReduceOp::Prod,
+            axes,
+        } => one(prod(&x[0], t, axes, g)),
+        Op::Reduce {
+            op: ReduceOp::Max | ReduceOp::Min,
+            axes,
+        } => one(extreme(&x[0], t, axes, g)),
         // ---- movement: each view's gradient is the inverse view ----
         Op::Reshape(_) => one(g.reshape_internal(x[0].dims().to_vec())),
         Op::Permute(perm) => one(g.permute_internal(inverse(perm))),
         Op::Expand(_) => one(unexpand(g, x[0].dims())),
-        Op::Pad { lo, .. } => one(slice_node(g, lo.clone(), vec![1; lo.len()], x[0].dims().to_vec())),
+        Op::Pad { lo, .. } => one(slice_node(
+            g,
+            lo.clone(),
+            vec![1; lo.len()],
+            x[0].dims().to_vec(),
+        )),
         Op::Slice { start, step } => one(unslice(g, start, step, x[0].dims())),
         // ---- data-dependent ----
         Op::Gather { axis } => vec![Some(scatter_add(&x[0], &x[1], *axis, g)), None],
@@ -70,7 +87,9 @@ fn unary(op: UnaryOp, x: &Tensor, t: &Tensor, g: &Tensor) -> Tensor {
         UnaryOp::Tanh => g * &(1.0 - t * t),
         UnaryOp::Erf => g * &((-(x * x)).exp() * std::f64::consts::FRAC_2_SQRT_PI),
         UnaryOp::Abs => g * &x.sign(),
-        UnaryOp::Sign | UnaryOp::Floor | UnaryOp::Ceil | UnaryOp::Round | UnaryOp::Trunc => zeros(g),
+        UnaryOp::Sign | UnaryOp::Floor | UnaryOp::Ceil | UnaryOp::Round | UnaryOp::Trunc => {
+            zeros(g)
+        }
         UnaryOp::Not => unreachable!("bool tensors carry no gradient"),
     }
 }
@@ -93,7 +112,11 @@ fn binary(op: BinaryOp, a: &Tensor, b: &Tensor, t: &Tensor, g: &Tensor) -> Vec<O
 /// `a ** b` as PyTorch differentiates it: the base gets 0 where `b == 0` (not `0 * x^-1`), the exponent
 /// gets 0 where `a == 0` and `b >= 0` (not `0 * log 0`).
 fn pow(a: &Tensor, b: &Tensor, t: &Tensor, g: &Tensor) -> (Tensor, Tensor) {
-    let da = Tensor::where_cond(&b.eq_scalar(0.0), &zeros(g), &(g * &(b * &a.pow(&(b - 1.0)))));
+    let da = Tensor::where_cond(
+        &b.eq_scalar(0.0),
+        &zeros(g),
+        &(g * &(b * &a.pow(&(b - 1.0)))),
+    );
     let base_zero = a.eq_scalar(0.0).bitand(&b.ge_scalar(0.0));
     let db = g * &Tensor::where_cond(&base_zero, &zeros(g), &(t * &a.log()));
     (da, db)
@@ -114,13 +137,22 @@ fn select(op: BinaryOp, a: &Tensor, b: &Tensor, g: &Tensor) -> Vec<Option<Tensor
         return vec![Some(pass(keep)), None];
     }
     if let Some(c) = constant(a) {
-        let keep = if is_max { b.ge_scalar(c) } else { b.le_scalar(c) };
+        let keep = if is_max {
+            b.ge_scalar(c)
+        } else {
+            b.le_scalar(c)
+        };
         return vec![None, Some(pass(keep))];
     }
     let half = g * 0.5;
     let tie = a.eq(b);
-    let split = |loses: Tensor| Tensor::where_cond(&tie, &half, &Tensor::where_cond(&loses, &zeros(g), g));
-    let (a_loses, b_loses) = if is_max { (a.lt(b), a.gt(b)) } else { (a.gt(b), a.lt(b)) };
+    let split =
+        |loses: Tensor| Tensor::where_cond(&tie, &half, &Tensor::where_cond(&loses, &zeros(g), g));
+    let (a_loses, b_loses) = if is_max {
+        (a.lt(b), a.gt(b))
+    } else {
+        (a.gt(b), a.lt(b))
+    };
     vec![Some(split(a_loses)), Some(split(b_loses))]
 }
 
@@ -144,10 +176,14 @@ fn constant(t: &Tensor) -> Option<f64> {
 fn prod(x: &Tensor, t: &Tensor, axes: &[usize], g: &Tensor) -> Tensor {
     let dims = x.dims();
     let is_zero = x.eq_scalar(0.0);
-    let zero_count =
-        is_zero.cast_internal(x.dtype()).reduce_internal(ReduceOp::Sum, axes, true).broadcast_internal(dims);
+    let zero_count = is_zero
+        .cast_internal(x.dtype())
+        .reduce_internal(ReduceOp::Sum, axes, true)
+        .broadcast_internal(dims);
     let safe = Tensor::where_cond(&is_zero, &x.ones_like_dtype(x.dtype()), x);
-    let nonzero_prod = safe.reduce_internal(ReduceOp::Prod, axes, true).broadcast_internal(dims);
+    let nonzero_prod = safe
+        .reduce_internal(ReduceOp::Prod, axes, true)
+        .broadcast_internal(dims);
     let no_zero = &t.broadcast_internal(dims) / &safe;
     let lone_zero = is_zero.bitand(&zero_count.eq_scalar(1.0));
     let one_zero = Tensor::where_cond(&lone_zero, &nonzero_prod, &zeros(x));
@@ -161,7 +197,9 @@ fn extreme(x: &Tensor, t: &Tensor, axes: &[usize], g: &Tensor) -> Tensor {
     let dims = x.dims();
     let m = t.broadcast_internal(dims);
     let hit = x.eq(&m).bitor(&x.isnan().bitand(&m.isnan()));
-    let count = hit.cast_internal(x.dtype()).reduce_internal(ReduceOp::Sum, axes, true);
+    let count = hit
+        .cast_internal(x.dtype())
+        .reduce_internal(ReduceOp::Sum, axes, true);
     let share = (g / &count).broadcast_internal(dims);
     Tensor::where_cond(&hit, &share, &zeros(x))
 }
@@ -177,8 +215,14 @@ fn inverse(perm: &[usize]) -> Vec<usize> {
 
 /// Expand's gradient: the sum over the broadcast axes, keeping them with size 1.
 fn unexpand(g: &Tensor, to: &[usize]) -> Tensor {
-    let axes: Vec<usize> = (0..to.len()).filter(|&i| to[i] == 1 && g.dims()[i] != 1).collect();
-    if axes.is_empty() { g.clone() } else { g.reduce_internal(ReduceOp::Sum, &axes, true) }
+    let axes: Vec<usize> = (0..to.len())
+        .filter(|&i| to[i] == 1 && g.dims()[i] != 1)
+        .collect();
+    if axes.is_empty() {
+        g.clone()
+    } else {
+        g.reduce_internal(ReduceOp::Sum, &axes, true)
+    }
 }
 
 fn slice_node(g: &Tensor, start: Vec<usize>, step: Vec<usize>, dims: Vec<usize>) -> Tensor {
@@ -190,8 +234,21 @@ fn pad_node(g: &Tensor, lo: Vec<usize>, hi: Vec<usize>) -> Tensor {
     if lo.iter().chain(&hi).all(|&w| w == 0) {
         return g.clone();
     }
-    let dims = g.dims().iter().enumerate().map(|(i, &d)| d + lo[i] + hi[i]).collect();
-    g.unary_node(Op::Pad { lo, hi, value: Scalar::zero(g.dtype()) }, Shape(dims), g.dtype())
+    let dims = g
+        .dims()
+        .iter()
+        .enumerate()
+        .map(|(i, &d)| d + lo[i] + hi[i])
+        .collect();
+    g.unary_node(
+        Op::Pad {
+            lo,
+            hi,
+            value: Scalar::zero(g.dtype()),
+        },
+        Shape(dims),
+        g.dtype(),
+    )
 }
 
 /// Slice's gradient: `g` scattered into zeros of the source's shape. A strided axis is spread first:
@@ -217,9 +274,16 @@ fn unslice(g: &Tensor, start: &[usize], step: &[usize], to: &[usize]) -> Tensor 
         let mut kept = flat.clone();
         kept[a] = (n - 1) * s + 1;
         lo.truncate(flat.len());
-        g = slice_node(&spread.reshape_internal(flat), lo, vec![1; kept.len()], kept);
+        g = slice_node(
+            &spread.reshape_internal(flat),
+            lo,
+            vec![1; kept.len()],
+            kept,
+        );
     }
-    let hi = (0..to.len()).map(|i| to[i] - start[i] - g.dims()[i]).collect();
+    let hi = (0..to.len())
+        .map(|i| to[i] - start[i] - g.dims()[i])
+        .collect();
     pad_node(&g, start.to_vec(), hi)
 }
 
@@ -232,13 +296,24 @@ fn scatter_add(data: &Tensor, index: &Tensor, axis: usize, g: &Tensor) -> Tensor
     wide.insert(axis + 1, k);
     let mut narrow = g.dims().to_vec();
     narrow.insert(axis + 1, 1);
-    let idx = index.cast_internal(DType::I64).reshape_internal(narrow.clone()).broadcast_internal(&wide);
-    let iota = Tensor::lazy(Op::Iota { axis: axis + 1 }, vec![], Shape(wide.clone()), DType::I64, g.device());
+    let idx = index
+        .cast_internal(DType::I64)
+        .reshape_internal(narrow.clone())
+        .broadcast_internal(&wide);
+    let iota = Tensor::lazy(
+        Op::Iota { axis: axis + 1 },
+        vec![],
+        Shape(wide.clone()),
+        DType::I64,
+        g.device(),
+    );
     let hit = idx.binary_internal(BinaryOp::CmpEq, &iota);
     let spread = g.reshape_internal(narrow).broadcast_internal(&wide);
     let picked = Tensor::where_cond(&hit, &spread, &spread.zeros_like_dtype(g.dtype()));
     let summed = picked.reduce_internal(ReduceOp::Sum, &[axis], false);
-    let hi = (0..data.ndim()).map(|i| data.dims()[i] - summed.dims()[i]).collect();
+    let hi = (0..data.ndim())
+        .map(|i| data.dims()[i] - summed.dims()[i])
+        .collect();
     pad_node(&summed, vec![0; data.ndim()], hi)
 }
 

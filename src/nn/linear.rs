@@ -19,11 +19,23 @@ impl Linear {
 
     /// A layer of a given float dtype, with or without a bias. Panics for a non-float dtype.
     #[track_caller]
-    pub fn with_options(in_features: usize, out_features: usize, bias: bool, dtype: DType) -> Linear {
-        assert!(dtype.is_float(), "Linear: parameters need a float dtype, got {dtype}");
+    pub fn with_options(
+        in_features: usize,
+        out_features: usize,
+        bias: bool,
+        dtype: DType,
+    ) -> Linear {
+        assert!(
+            dtype.is_float(),
+            "Linear: parameters need a float dtype, got {dtype}"
+        );
         // kaiming_uniform_(a=√5): gain √(2/(1+5)), bound = gain·√3/√fan_in = 1/√fan_in; the bias uses
         // the same bound. A layer without inputs gets bound 0, as PyTorch's guard does.
-        let bound = if in_features > 0 { 1.0 / (in_features as f64).sqrt() } else { 0.0 };
+        let bound = if in_features > 0 {
+            1.0 / (in_features as f64).sqrt()
+        } else {
+            0.0
+        };
         let uniform = |shape: Vec<usize>| Tensor::rand(shape, dtype) * (2.0 * bound) - bound;
         Linear {
             weight: Parameter::new(&uniform(vec![out_features, in_features])),
@@ -39,7 +51,8 @@ impl Linear {
 
     /// [`Linear::from_tensors`], returning an error instead of panicking.
     pub fn try_from_tensors(weight: &Tensor, bias: Option<&Tensor>) -> Result<Linear> {
-        let fits = weight.ndim() == 2 && bias.is_none_or(|b| b.ndim() == 1 && b.dims()[0] == weight.dims()[0]);
+        let fits = weight.ndim() == 2
+            && bias.is_none_or(|b| b.ndim() == 1 && b.dims()[0] == weight.dims()[0]);
         if !fits {
             return Err(Error::Shape {
                 op: "Linear",
@@ -50,7 +63,10 @@ impl Linear {
                 ),
             });
         }
-        Ok(Linear { weight: Parameter::try_new(weight)?, bias: bias.map(Parameter::try_new).transpose()? })
+        Ok(Linear {
+            weight: Parameter::try_new(weight)?,
+            bias: bias.map(Parameter::try_new).transpose()?,
+        })
     }
 
     pub fn in_features(&self) -> usize {
@@ -78,6 +94,8 @@ impl Module for Linear {
     }
 
     fn parameters(&self) -> Vec<Parameter> {
-        std::iter::once(self.weight.clone()).chain(self.bias.clone()).collect()
+        std::iter::once(self.weight.clone())
+            .chain(self.bias.clone())
+            .collect()
     }
 }

@@ -20,7 +20,10 @@ pub fn cross_entropy(logits: &Tensor, target: &Tensor) -> Tensor {
 /// [`cross_entropy`], returning an error instead of panicking.
 pub fn try_cross_entropy(logits: &Tensor, target: &Tensor) -> Result<Tensor> {
     if logits.ndim() == 0 {
-        return Err(Error::Shape { op: "cross_entropy", what: "logits need at least 1 dim (the classes)".into() });
+        return Err(Error::Shape {
+            op: "cross_entropy",
+            what: "logits need at least 1 dim (the classes)".into(),
+        });
     }
     logits.require_float("cross_entropy")?;
     let c = if logits.ndim() == 1 { 0 } else { 1 };
@@ -45,7 +48,9 @@ pub fn try_cross_entropy(logits: &Tensor, target: &Tensor) -> Result<Tensor> {
     let ignore = Tensor::full_on((), IGNORE_INDEX, DType::I64, target.device());
     let valid = target.try_ne(&ignore)?;
     let safe = Tensor::try_where_cond(&valid, &target, &Tensor::zeros_like(&target))?;
-    let picked = logp.try_gather(c, &safe.try_unsqueeze(c)?)?.try_squeeze(c)?;
+    let picked = logp
+        .try_gather(c, &safe.try_unsqueeze(c)?)?
+        .try_squeeze(c)?;
     let nll = Tensor::try_where_cond(&valid, &picked.neg(), &Tensor::zeros_like(&picked))?;
     nll.sum().try_div(&valid.to_dtype(logp.dtype()).sum())
 }

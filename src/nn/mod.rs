@@ -77,7 +77,9 @@ impl Sequential {
 impl Module for Sequential {
     #[track_caller]
     fn forward(&self, x: &Tensor) -> Tensor {
-        self.layers.iter().fold(x.clone(), |h, layer| layer.forward(&h))
+        self.layers
+            .iter()
+            .fold(x.clone(), |h, layer| layer.forward(&h))
     }
 
     fn parameters(&self) -> Vec<Parameter> {

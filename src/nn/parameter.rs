@@ -71,7 +71,10 @@ impl Parameter {
     /// `with torch.no_grad(): p.copy_(value)` does. The shape, dtype and device must match.
     pub fn set(&self, value: &Tensor) -> Result<()> {
         let old = self.tensor();
-        if value.shape() != old.shape() || value.dtype() != old.dtype() || value.device() != old.device() {
+        if value.shape() != old.shape()
+            || value.dtype() != old.dtype()
+            || value.device() != old.device()
+        {
             return Err(Error::Shape {
                 op: "Parameter::set",
                 what: format!(

@@ -50,8 +50,16 @@ impl Adam {
     /// Sets the moment decay rates, each in `[0, 1)`.
     #[track_caller]
     pub fn betas(mut self, beta1: f64, beta2: f64) -> Adam {
-        check((0.0..1.0).contains(&beta1), "beta parameter at index 0", beta1);
-        check((0.0..1.0).contains(&beta2), "beta parameter at index 1", beta2);
+        check(
+            (0.0..1.0).contains(&beta1),
+            "beta parameter at index 0",
+            beta1,
+        );
+        check(
+            (0.0..1.0).contains(&beta2),
+            "beta parameter at index 1",
+            beta2,
+        );
         self.betas = (beta1, beta2);
         self
     }
@@ -68,7 +76,11 @@ impl Adam {
     /// [`Adam::decoupled_weight_decay`] a decay of the weights themselves (AdamW).
     #[track_caller]
     pub fn weight_decay(mut self, weight_decay: f64) -> Adam {
-        check(weight_decay >= 0.0 && weight_decay.is_finite(), "weight_decay value", weight_decay);
+        check(
+            weight_decay >= 0.0 && weight_decay.is_finite(),
+            "weight_decay value",
+            weight_decay,
+        );
         self.weight_decay = weight_decay;
         self
     }

@@ -29,13 +29,25 @@ impl Sgd {
     pub fn new(params: Vec<Parameter>, lr: f64) -> Sgd {
         check(lr >= 0.0 && lr.is_finite(), "learning rate", lr);
         let n = params.len();
-        Sgd { params, lr, momentum: 0.0, dampening: 0.0, weight_decay: 0.0, nesterov: false, buffers: vec![None; n] }
+        Sgd {
+            params,
+            lr,
+            momentum: 0.0,
+            dampening: 0.0,
+            weight_decay: 0.0,
+            nesterov: false,
+            buffers: vec![None; n],
+        }
     }
 
     /// Sets the momentum factor (default 0).
     #[track_caller]
     pub fn momentum(mut self, momentum: f64) -> Sgd {
-        check(momentum >= 0.0 && momentum.is_finite(), "momentum value", momentum);
+        check(
+            momentum >= 0.0 && momentum.is_finite(),
+            "momentum value",
+            momentum,
+        );
         self.momentum = momentum;
         self
     }
@@ -51,7 +63,11 @@ impl Sgd {
     /// Sets the L2 penalty (default 0).
     #[track_caller]
     pub fn weight_decay(mut self, weight_decay: f64) -> Sgd {
-        check(weight_decay >= 0.0 && weight_decay.is_finite(), "weight_decay value", weight_decay);
+        check(
+            weight_decay >= 0.0 && weight_decay.is_finite(),
+            "weight_decay value",
+            weight_decay,
+        );
         self.weight_decay = weight_decay;
         self
     }
@@ -96,13 +112,20 @@ impl Optimizer for Sgd {
                         None => g.clone(),
                         Some(b) => b * self.momentum + &g * (1.0 - self.dampening),
                     };
-                    g = if self.nesterov { &g + &(&b * self.momentum) } else { b.clone() };
+                    g = if self.nesterov {
+                        &g + &(&b * self.momentum)
+                    } else {
+                        b.clone()
+                    };
                     new_buffers.push((i, b));
                 }
                 let lr = scalar_input(self.lr, w.dtype());
                 updates.push((p.clone(), &w - &(&g * &lr)));
             }
-            commit(updates, &new_buffers.iter().map(|(_, b)| b).collect::<Vec<_>>())?;
+            commit(
+                updates,
+                &new_buffers.iter().map(|(_, b)| b).collect::<Vec<_>>(),
+            )?;
             for (i, b) in new_buffers {
                 self.buffers[i] = Some(b);
             }
