@@ -34,12 +34,14 @@ fn walk(y: &Tensor, is_target: impl Fn(&Tensor, &[Tensor]) -> bool) -> Vec<Step>
     let mut order: Vec<Step> = Vec::new();
     let mut done: HashMap<u64, usize> = HashMap::new();
     let mut seen: HashSet<u64> = HashSet::new();
-    let mut stack: Vec<(Tensor, bool)> = vec![(y.clone(), false)];
-    while let Some((t, expanded)) = stack.pop() {
-        if expanded {
-            let grad_srcs = grad_srcs(&t);
-            let needed =
-                is_target(&t, &grad_srcs) || grad_srcs.iter().any(|s| order[done[&s.id()]].needed);
+    // `(t, None)` visits `t`; `(t, Some(grad_srcs))` finishes it once its operands are done.
+    let mut stack: Vec<(Tensor, Option<Vec<Tensor>>)> = vec![(y.clone(), None)];
+    while let Some((t, finish)) = stack.pop() {
+        if let Some(grad_srcs) = finish {
+            let needed = is_target(&t, &grad_srcs)
+                || grad_srcs
+                    .iter()
+                    .any(|s| done.get(&s.id()).is_some_and(|&i| order[i].needed));
             done.insert(t.id(), order.len());
             order.push(Step {
                 t,
@@ -52,12 +54,13 @@ fn walk(y: &Tensor, is_target: impl Fn(&Tensor, &[Tensor]) -> bool) -> Vec<Step>
             continue;
         }
         let srcs = grad_srcs(&t);
-        stack.push((t, true));
-        for s in srcs.into_iter().rev() {
-            if !seen.contains(&s.id()) {
-                stack.push((s, false));
-            }
-        }
+        let pending: Vec<Tensor> = srcs
+            .iter()
+            .filter(|s| !seen.contains(&s.id()))
+            .cloned()
+            .collect();
+        stack.push((t, Some(srcs)));
+        stack.extend(pending.into_iter().rev().map(|s| (s, None)));
     }
     order
 }

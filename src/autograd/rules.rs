@@ -14,7 +14,7 @@
 //! | `abs` | `sign(x)`: 0 at 0 |
 //! | `sign floor ceil round trunc` | 0 everywhere |
 //! | `maximum(a, b)` / `minimum` of two tensors | ties split `g/2` to each (`torch.maximum`) |
-//! | `max(x, c)` with a constant `c != 0` (`clamp_min`), `min(x, c)` (`clamp_max`, `clamp`) | the whole `g` to `x` at `x == c` (`torch.clamp`) |
+//! | `max(x, c)`, `c != 0` constant (`clamp_min`); `min(x, c)` (`clamp_max`) | all of `g` to `x` at `x == c` (`torch.clamp`) |
 //! | `max(x, 0)` with a constant 0 (`relu`) | 0 at `x == 0` (`torch.relu`); so `clamp_min(0.0)` also gives 0 there |
 //! | `pow(x, y)` | base: 0 where `y == 0`; exponent: 0 where `x == 0` and `y >= 0` |
 //! | reduce max / min | split evenly among the elements equal to the result (`torch.max()`, `amax`) |
@@ -24,7 +24,8 @@ use crate::{DType, Scalar, Shape, Tensor};
 use smelt_codegen::{BinaryOp, ReduceOp, UnaryOp};
 use smelt_passes::Op;
 
-/// The gradient contributions of `t`'s operands `x`, given the gradient `g` of `t`.
+/// The gradient contributions of `t`'s operands `x`, given the gradient `g` of `t`. One line per op.
+#[rustfmt::skip]
 pub(crate) fn vjp(t: &Tensor, x: &[Tensor], g: &Tensor) -> Vec<Option<Tensor>> {
     if t.is_transfer() {
         return vec![Some(g.to(x[0].device()))];
@@ -34,44 +35,35 @@ pub(crate) fn vjp(t: &Tensor, x: &[Tensor], g: &Tensor) -> Vec<Option<Tensor>> {
         // ---- leaves ----
         Op::Input(_) | Op::Const(_) | Op::Iota { .. } | Op::Rand { .. } => vec![],
         // ---- elementwise ----
-        Op::Unary(op) => one(unary(*op, &x[0], t, g)),
-        Op::Binary(op) => binary(*op, &x[0], &x[1], t, g),
-        Op::Where => {
-            vec![
-                None,
-                Some(Tensor::where_cond(&x[0], g, &zeros(g))),
-                Some(Tensor::where_cond(&x[0], &zeros(g), g)),
-            ]
-        }
-        Op::Cast(_) if x[0].dtype().is_float() => one(g.cast_internal(x[0].dtype())),
-        Op::Cast(_) => vec![None],
+        Op::Unary(op)                                          => one(unary(*op, &x[0], t, g)),
+        Op::Binary(op)                                         => binary(*op, &x[0], &x[1], t, g),
+        Op::Where                                              => select(&x[0], g),
+        Op::Cast(_) if x[0].dtype().is_float()                 => one(g.cast_internal(x[0].dtype())),
+        Op::Cast(_)                                            => vec![None],
         // ---- reduce: `g` has the kept (size-1) dims, so it broadcasts back ----
-        Op::Reduce {
-            op: ReduceOp::Sum, ..
-        } => one(g.broadcast_internal(x[0].dims())),
-        Op::Reduce {
-            op: ReduceOp::Prod,
-            axes,
-        } => one(prod(&x[0], t, axes, g)),
-        Op::Reduce {
-            op: ReduceOp::Max | ReduceOp::Min,
-            axes,
-        } => one(extreme(&x[0], t, axes, g)),
+        Op::Reduce { op: ReduceOp::Sum, .. }                   => one(g.broadcast_internal(x[0].dims())),
+        Op::Reduce { op: ReduceOp::Prod, axes }                => one(prod(&x[0], t, axes, g)),
+        Op::Reduce { op: ReduceOp::Max | ReduceOp::Min, axes } => one(extreme(&x[0], t, axes, g)),
         // ---- movement: each view's gradient is the inverse view ----
-        Op::Reshape(_) => one(g.reshape_internal(x[0].dims().to_vec())),
-        Op::Permute(perm) => one(g.permute_internal(inverse(perm))),
-        Op::Expand(_) => one(unexpand(g, x[0].dims())),
-        Op::Pad { lo, .. } => one(slice_node(
-            g,
-            lo.clone(),
-            vec![1; lo.len()],
-            x[0].dims().to_vec(),
-        )),
-        Op::Slice { start, step } => one(unslice(g, start, step, x[0].dims())),
+        Op::Reshape(_)                                         => one(g.reshape_internal(x[0].dims().to_vec())),
+        Op::Permute(perm)                                      => one(g.permute_internal(inverse(perm))),
+        Op::Expand(_)                                          => one(unexpand(g, x[0].dims())),
+        Op::Pad { lo, .. }                                     => one(unpad(g, lo, x[0].dims())),
+        Op::Slice { start, step }                              => one(unslice(g, start, step, x[0].dims())),
         // ---- data-dependent ----
-        Op::Gather { axis } => vec![Some(scatter_add(&x[0], &x[1], *axis, g)), None],
-        Op::Cat { axis } => cat(x, *axis, g),
+        Op::Gather { axis }                                    => one_hot_grad(x, *axis, g),
+        Op::Cat { axis }                                       => cat(x, *axis, g),
     }
+}
+
+/// Where's gradient: `g` to the operand each element came from; none to the condition.
+fn select(cond: &Tensor, g: &Tensor) -> Vec<Option<Tensor>> {
+    let z = zeros(g);
+    vec![
+        None,
+        Some(Tensor::where_cond(cond, g, &z)),
+        Some(Tensor::where_cond(cond, &z, g)),
+    ]
 }
 
 /// `d op(x) / dx * g`; `t = op(x)`.
@@ -103,7 +95,7 @@ fn binary(op: BinaryOp, a: &Tensor, b: &Tensor, t: &Tensor, g: &Tensor) -> Vec<O
         BinaryOp::Div => (g / b, -(g * a) / (b * b)),
         BinaryOp::Rem => (g.clone(), -(g * &(a / b).floor())),
         BinaryOp::Pow => pow(a, b, t, g),
-        BinaryOp::Max | BinaryOp::Min => return select(op, a, b, g),
+        BinaryOp::Max | BinaryOp::Min => return pick(op, a, b, g),
         _ => unreachable!("{op} has a bool or integer result, which carries no gradient"),
     };
     vec![Some(ga), Some(gb)]
@@ -125,7 +117,7 @@ fn pow(a: &Tensor, b: &Tensor, t: &Tensor, g: &Tensor) -> (Tensor, Tensor) {
 /// Elementwise max / min: the gradient goes to the selected operand. Two tensors split ties half and
 /// half (`torch.maximum`). Against a constant (`clamp`, `relu`) the tensor operand keeps the whole
 /// gradient at the boundary, except `max(x, 0)`, which is `relu` and gives 0 there, as PyTorch.
-fn select(op: BinaryOp, a: &Tensor, b: &Tensor, g: &Tensor) -> Vec<Option<Tensor>> {
+fn pick(op: BinaryOp, a: &Tensor, b: &Tensor, g: &Tensor) -> Vec<Option<Tensor>> {
     let pass = |keep: Tensor| Tensor::where_cond(&keep, g, &zeros(g));
     let is_max = op == BinaryOp::Max;
     if let Some(c) = constant(b) {
@@ -225,6 +217,11 @@ fn unexpand(g: &Tensor, to: &[usize]) -> Tensor {
     }
 }
 
+/// Pad's gradient: the slice of `g` the source occupies.
+fn unpad(g: &Tensor, lo: &[usize], to: &[usize]) -> Tensor {
+    slice_node(g, lo.to_vec(), vec![1; lo.len()], to.to_vec())
+}
+
 fn slice_node(g: &Tensor, start: Vec<usize>, step: Vec<usize>, dims: Vec<usize>) -> Tensor {
     g.unary_node(Op::Slice { start, step }, Shape(dims), g.dtype())
 }
@@ -315,6 +312,11 @@ fn scatter_add(data: &Tensor, index: &Tensor, axis: usize, g: &Tensor) -> Tensor
         .map(|i| data.dims()[i] - summed.dims()[i])
         .collect();
     pad_node(&summed, vec![0; data.ndim()], hi)
+}
+
+/// Gather's contributions: a scatter-add into the data; none to the index.
+fn one_hot_grad(x: &[Tensor], axis: usize, g: &Tensor) -> Vec<Option<Tensor>> {
+    vec![Some(scatter_add(&x[0], &x[1], axis, g)), None]
 }
 
 /// Cat's gradient: each operand's slice of `g`.
