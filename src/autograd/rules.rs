@@ -14,7 +14,7 @@
 //! | `abs` | `sign(x)`: 0 at 0 |
 //! | `sign floor ceil round trunc` | 0 everywhere |
 //! | `maximum(a, b)` / `minimum` of two tensors | ties split `g/2` to each (`torch.maximum`) |
-//! | `max(x, c)`, `c != 0` constant (`clamp_min`); `min(x, c)` (`clamp_max`) | all of `g` to `x` at `x == c` (`torch.clamp`) |
+//! | `max(x, c)` (`clamp_min`, constant `c != 0`), `min(x, c)` (`clamp_max`) | all of `g` to `x` at `x == c` |
 //! | `max(x, 0)` with a constant 0 (`relu`) | 0 at `x == 0` (`torch.relu`); so `clamp_min(0.0)` also gives 0 there |
 //! | `pow(x, y)` | base: 0 where `y == 0`; exponent: 0 where `x == 0` and `y >= 0` |
 //! | reduce max / min | split evenly among the elements equal to the result (`torch.max()`, `amax`) |
