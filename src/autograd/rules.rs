@@ -19,6 +19,10 @@
 //! | `pow(x, y)` | base: 0 where `y == 0`; exponent: 0 where `x == 0` and `y >= 0` |
 //! | reduce max / min | split evenly among the elements equal to the result (`torch.max()`, `amax`) |
 //! | reduce prod | product of the others, exact with zeros (one zero: only it gets a gradient) |
+//!
+//! One deviation: `max_dim`/`min_dim` split ties evenly like `torch.amax`/`amin` (the values-only
+//! reductions API.md names), while `torch.max(x, dim)`, which also returns indices, sends the whole
+//! gradient to the returned index. The graph's reduce cannot tell which was meant.
 
 use crate::{DType, Scalar, Shape, Tensor};
 use smelt_codegen::{BinaryOp, ReduceOp, UnaryOp};
