@@ -27,7 +27,9 @@ mod element;
 mod error;
 mod files;
 mod io;
+pub mod nn;
 mod ops;
+pub mod optim;
 mod random;
 mod realize;
 pub use realize::compile_debug;
@@ -35,7 +37,7 @@ pub mod runtime;
 mod shape;
 mod tensor;
 
-pub use autograd::{is_grad_enabled, no_grad};
+pub use autograd::{grad, is_grad_enabled, no_grad, try_grad};
 pub use data::SliceGuard;
 pub use device::{Device, default_device, set_default_device};
 pub use element::Element;
@@ -47,6 +49,8 @@ pub use files::{
 pub use ops::creation::NestedData;
 pub use ops::elementwise::DEFAULT_FLOAT;
 pub use random::manual_seed;
+#[doc(hidden)]
+pub use realize::debug_graph;
 pub use runtime::{Backend, cpu_backend, with_backend};
 pub use shape::Shape;
 pub use smelt_codegen::{Category, DType, Scalar};

@@ -61,6 +61,16 @@ pub(crate) fn collect(targets: &[&Tensor]) -> Result<Work> {
     Ok(Work { graph, inputs })
 }
 
+/// The work graph that realizing `targets` would run, as text (for snapshot tests and debugging).
+/// Transfers from other devices are realized first; a failure is returned as the text `error: ...`.
+#[doc(hidden)]
+pub fn debug_graph(targets: &[&Tensor]) -> String {
+    match collect(targets) {
+        Ok(work) => work.graph.to_string(),
+        Err(e) => format!("error: {e}"),
+    }
+}
+
 /// Realizes every target (shared work runs once). Targets on several devices are realized device by
 /// device.
 pub(crate) fn realize_all(targets: &[&Tensor]) -> Result<()> {
