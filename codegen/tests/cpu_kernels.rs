@@ -10,14 +10,26 @@ use smelt_codegen::{BinaryOp, DType, ReduceOp, Scalar, UnaryOp};
 /// `out[i] = exp(a[i]) * b[i] + c[i]` over `n` elements.
 fn exp_mul_add(n: u64) -> Kernel {
     let mut b = KernelBuilder::new();
-    let (a, bb, c) = (b.param(DType::F32, n, Access::Read), b.param(DType::F32, n, Access::Read), b.param(DType::F32, n, Access::Read));
+    let (a, bb, c) = (
+        b.param(DType::F32, n, Access::Read),
+        b.param(DType::F32, n, Access::Read),
+        b.param(DType::F32, n, Access::Read),
+    );
     let out = b.param(DType::F32, n, Access::Write);
     let i = b.var(Kernel::PARALLEL);
     let (la, lb, lc) = (b.load(a, i), b.load(bb, i), b.load(c, i));
     let e = b.unary(UnaryOp::Exp, la);
     let m = b.binary(BinaryOp::Mul, e, lb);
     let s = b.binary(BinaryOp::Add, m, lc);
-    b.finish("E_exp_mul_add", n, vec![Stmt::Store { buf: out, index: i, value: s }])
+    b.finish(
+        "E_exp_mul_add",
+        n,
+        vec![Stmt::Store {
+            buf: out,
+            index: i,
+            value: s,
+        }],
+    )
 }
 
 #[test]
@@ -53,8 +65,16 @@ fn row_reduce(op: ReduceOp, d: DType, rows: u64, cols: u64) -> Kernel {
         rows,
         vec![
             Stmt::DefAcc { acc, op, dtype: d },
-            Stmt::Loop { var: c, extent: cols, body: vec![Stmt::Accumulate { acc, value: v }] },
-            Stmt::Store { buf: out, index: r, value: a },
+            Stmt::Loop {
+                var: c,
+                extent: cols,
+                body: vec![Stmt::Accumulate { acc, value: v }],
+            },
+            Stmt::Store {
+                buf: out,
+                index: r,
+                value: a,
+            },
         ],
     )
 }
@@ -77,13 +97,27 @@ fn column_reduce(op: ReduceOp, d: DType, rows: u64, cols: u64) -> Kernel {
         cols,
         vec![
             Stmt::DefAcc { acc, op, dtype: d },
-            Stmt::Loop { var: r, extent: rows, body: vec![Stmt::Accumulate { acc, value: v }] },
-            Stmt::Store { buf: out, index: c, value: a },
+            Stmt::Loop {
+                var: r,
+                extent: rows,
+                body: vec![Stmt::Accumulate { acc, value: v }],
+            },
+            Stmt::Store {
+                buf: out,
+                index: c,
+                value: a,
+            },
         ],
     )
 }
 
-fn reduce_inputs(op: ReduceOp, d: DType, len: usize, out_len: usize, rng: &mut Rng) -> Vec<HostData> {
+fn reduce_inputs(
+    op: ReduceOp,
+    d: DType,
+    len: usize,
+    out_len: usize,
+    rng: &mut Rng,
+) -> Vec<HostData> {
     let fill = match (op, d) {
         (ReduceOp::Prod, DType::F32 | DType::F64) => Fill::Range(0.8, 1.25),
         (ReduceOp::Prod, _) => Fill::Range(-3.0, 3.0),
@@ -97,8 +131,14 @@ fn reduce_inputs(op: ReduceOp, d: DType, len: usize, out_len: usize, rng: &mut R
 /// Reassociated float sums: a few ulps, or an absolute error growing with the length.
 fn reduce_tol(op: ReduceOp, d: DType, len: u64) -> Tol {
     match (op, d) {
-        (ReduceOp::Sum, DType::F32) => Tol { ulps: 4, abs: 2e-7 * len as f64 },
-        (ReduceOp::Sum, DType::F64) => Tol { ulps: 4, abs: 1e-15 * len as f64 },
+        (ReduceOp::Sum, DType::F32) => Tol {
+            ulps: 4,
+            abs: 2e-7 * len as f64,
+        },
+        (ReduceOp::Sum, DType::F64) => Tol {
+            ulps: 4,
+            abs: 1e-15 * len as f64,
+        },
         (ReduceOp::Prod, DType::F32 | DType::F64) => ulps(4 * len),
         _ => cpu_common::EXACT,
     }
@@ -150,24 +190,60 @@ fn full_reduction_in_two_kernels() {
     let jv = b.var(j);
     let base = b.imul(p, chunk as i64);
     let at = b.iadd(base, jv);
-    let inside = b.expr(Expr::InRange { index: at, lo: 0, hi: n as i64 });
-    let v = b.expr(Expr::Load { buf: x, index: at, mask: Some(inside) });
+    let inside = b.expr(Expr::InRange {
+        index: at,
+        lo: 0,
+        hi: n as i64,
+    });
+    let v = b.expr(Expr::Load {
+        buf: x,
+        index: at,
+        mask: Some(inside),
+    });
     let acc = b.new_acc();
     let a = b.expr(Expr::Acc(acc));
     let k1 = b.finish(
         "R_partial_sum",
         parts,
         vec![
-            Stmt::DefAcc { acc, op: ReduceOp::Sum, dtype: DType::F32 },
-            Stmt::Loop { var: j, extent: chunk, body: vec![Stmt::Accumulate { acc, value: v }] },
-            Stmt::Store { buf: partial, index: p, value: a },
+            Stmt::DefAcc {
+                acc,
+                op: ReduceOp::Sum,
+                dtype: DType::F32,
+            },
+            Stmt::Loop {
+                var: j,
+                extent: chunk,
+                body: vec![Stmt::Accumulate { acc, value: v }],
+            },
+            Stmt::Store {
+                buf: partial,
+                index: p,
+                value: a,
+            },
         ],
     );
     let xs = random(DType::F32, n as usize, Fill::Range(-1.0, 1.0), &mut rng);
-    check(&k1, &[xs, HostData::zeros(DType::F32, parts as usize)], Tol { ulps: 4, abs: 1e-7 * chunk as f64 });
+    check(
+        &k1,
+        &[xs, HostData::zeros(DType::F32, parts as usize)],
+        Tol {
+            ulps: 4,
+            abs: 1e-7 * chunk as f64,
+        },
+    );
     let k2 = row_reduce(ReduceOp::Sum, DType::F32, 1, parts);
-    let ps = random(DType::F32, parts as usize, Fill::Range(-100.0, 100.0), &mut rng);
-    check(&k2, &[ps, HostData::zeros(DType::F32, 1)], Tol { ulps: 4, abs: 1e-4 });
+    let ps = random(
+        DType::F32,
+        parts as usize,
+        Fill::Range(-100.0, 100.0),
+        &mut rng,
+    );
+    check(
+        &k2,
+        &[ps, HostData::zeros(DType::F32, 1)],
+        Tol { ulps: 4, abs: 1e-4 },
+    );
 }
 
 /// Row softmax in one kernel: a max loop, a sum-of-exp loop and a write loop per row.
@@ -200,11 +276,35 @@ pub fn softmax(rows: u64, cols: u64) -> Kernel {
         "R_softmax",
         rows,
         vec![
-            Stmt::DefAcc { acc: mx, op: ReduceOp::Max, dtype: DType::F32 },
-            Stmt::Loop { var: c1, extent: cols, body: vec![Stmt::Accumulate { acc: mx, value: x1 }] },
-            Stmt::DefAcc { acc: sm, op: ReduceOp::Sum, dtype: DType::F32 },
-            Stmt::Loop { var: c2, extent: cols, body: vec![Stmt::Accumulate { acc: sm, value: e2 }] },
-            Stmt::Loop { var: c3, extent: cols, body: vec![Stmt::Store { buf: out, index: a3, value: y }] },
+            Stmt::DefAcc {
+                acc: mx,
+                op: ReduceOp::Max,
+                dtype: DType::F32,
+            },
+            Stmt::Loop {
+                var: c1,
+                extent: cols,
+                body: vec![Stmt::Accumulate { acc: mx, value: x1 }],
+            },
+            Stmt::DefAcc {
+                acc: sm,
+                op: ReduceOp::Sum,
+                dtype: DType::F32,
+            },
+            Stmt::Loop {
+                var: c2,
+                extent: cols,
+                body: vec![Stmt::Accumulate { acc: sm, value: e2 }],
+            },
+            Stmt::Loop {
+                var: c3,
+                extent: cols,
+                body: vec![Stmt::Store {
+                    buf: out,
+                    index: a3,
+                    value: y,
+                }],
+            },
         ],
     )
 }
@@ -215,11 +315,23 @@ fn row_softmax() {
     for (rows, cols) in [(1, 1), (3, 5), (4, 17), (2, 100), (2, 1031)] {
         let k = softmax(rows, cols);
         let inputs = vec![
-            random(DType::F32, (rows * cols) as usize, Fill::Range(-10.0, 10.0), &mut rng),
+            random(
+                DType::F32,
+                (rows * cols) as usize,
+                Fill::Range(-10.0, 10.0),
+                &mut rng,
+            ),
             HostData::zeros(DType::F32, (rows * cols) as usize),
         ];
         // exp within a few ulp, the sum reassociated: relative error ~1e-6.
-        check(&k, &inputs, Tol { ulps: 16 + cols / 4, abs: 1e-7 });
+        check(
+            &k,
+            &inputs,
+            Tol {
+                ulps: 16 + cols / 4,
+                abs: 1e-7,
+            },
+        );
     }
 }
 
@@ -235,10 +347,29 @@ fn masked_loads_read_nothing_outside() {
             let i = b.var(Kernel::PARALLEL);
             let m3 = b.index(-3);
             let src = b.iadd(i, m3);
-            let inside = b.expr(Expr::InRange { index: src, lo: 0, hi: n as i64 });
-            let v = b.expr(Expr::Load { buf: x, index: src, mask: Some(inside) });
-            let k = b.finish("E_pad", n + 6, vec![Stmt::Store { buf: out, index: i, value: v }]);
-            let inputs = vec![random(d, n as usize, Fill::Edgy(-9.0, 9.0), &mut rng), HostData::zeros(d, (n + 6) as usize)];
+            let inside = b.expr(Expr::InRange {
+                index: src,
+                lo: 0,
+                hi: n as i64,
+            });
+            let v = b.expr(Expr::Load {
+                buf: x,
+                index: src,
+                mask: Some(inside),
+            });
+            let k = b.finish(
+                "E_pad",
+                n + 6,
+                vec![Stmt::Store {
+                    buf: out,
+                    index: i,
+                    value: v,
+                }],
+            );
+            let inputs = vec![
+                random(d, n as usize, Fill::Edgy(-9.0, 9.0), &mut rng),
+                HostData::zeros(d, (n + 6) as usize),
+            ];
             check(&k, &inputs, cpu_common::EXACT);
         }
     }
@@ -253,9 +384,21 @@ fn gather(d: DType, n: u64, len: u64) -> Kernel {
     let flag = b.param(DType::I32, 1, Access::Write);
     let i = b.var(Kernel::PARALLEL);
     let v = b.load(idx, i);
-    let ci = b.expr(Expr::CheckedIndex { value: v, len, flag });
+    let ci = b.expr(Expr::CheckedIndex {
+        value: v,
+        len,
+        flag,
+    });
     let g = b.load(x, ci);
-    b.finish("E_gather", n, vec![Stmt::Store { buf: out, index: i, value: g }])
+    b.finish(
+        "E_gather",
+        n,
+        vec![Stmt::Store {
+            buf: out,
+            index: i,
+            value: g,
+        }],
+    )
 }
 
 #[test]
@@ -266,21 +409,41 @@ fn checked_indices_flag_bad_ones() {
             let k = gather(d, n, len);
             let x = random(DType::F32, len as usize, Fill::Range(-1.0, 1.0), &mut rng);
             // All good: the flag stays 0.
-            let good = random(d, n as usize, Fill::Range(0.0, (len - 1).min(255) as f64), &mut rng);
-            let inputs = vec![x.clone(), good, HostData::zeros(DType::F32, n as usize), HostData::zeros(DType::I32, 1)];
+            let good = random(
+                d,
+                n as usize,
+                Fill::Range(0.0, (len - 1).min(255) as f64),
+                &mut rng,
+            );
+            let inputs = vec![
+                x.clone(),
+                good,
+                HostData::zeros(DType::F32, n as usize),
+                HostData::zeros(DType::I32, 1),
+            ];
             check(&k, &inputs, cpu_common::EXACT);
             let mut want = inputs.clone();
             smelt_codegen::eval::eval(&k, &mut want).unwrap();
             assert_eq!(want[3], HostData::I32(vec![0]));
             // Some bad (negative, == len, huge): those read 0 and the flag is 1.
-            let mut bad = random(d, n as usize, Fill::Range(0.0, (len - 1).min(255) as f64), &mut rng);
+            let mut bad = random(
+                d,
+                n as usize,
+                Fill::Range(0.0, (len - 1).min(255) as f64),
+                &mut rng,
+            );
             let wrong = match d {
                 DType::U8 => Scalar::U8(255),
                 DType::I32 => Scalar::I32(-1),
                 _ => Scalar::I64(len as i64),
             };
             bad.set((n / 2) as usize, wrong);
-            let inputs = vec![x, bad, HostData::zeros(DType::F32, n as usize), HostData::zeros(DType::I32, 1)];
+            let inputs = vec![
+                x,
+                bad,
+                HostData::zeros(DType::F32, n as usize),
+                HostData::zeros(DType::I32, 1),
+            ];
             check(&k, &inputs, cpu_common::EXACT);
             let mut want = inputs.clone();
             smelt_codegen::eval::eval(&k, &mut want).unwrap();
@@ -306,9 +469,22 @@ fn broadcast_and_modular_indices() {
     let xv = b.load(x, q);
     let yv = b.load(y, m);
     let s = b.binary(BinaryOp::Add, xv, yv);
-    let k = b.finish("E_broadcast", n, vec![Stmt::Store { buf: out, index: i, value: s }]);
+    let k = b.finish(
+        "E_broadcast",
+        n,
+        vec![Stmt::Store {
+            buf: out,
+            index: i,
+            value: s,
+        }],
+    );
     let inputs = vec![
-        random(DType::F32, (n / 4 + 1) as usize, Fill::Range(-1.0, 1.0), &mut rng),
+        random(
+            DType::F32,
+            (n / 4 + 1) as usize,
+            Fill::Range(-1.0, 1.0),
+            &mut rng,
+        ),
         random(DType::F32, c as usize, Fill::Range(-1.0, 1.0), &mut rng),
         HostData::zeros(DType::F32, n as usize),
     ];
@@ -341,11 +517,27 @@ fn two_dimensional_elementwise_and_transpose() {
             vec![Stmt::Loop {
                 var: c,
                 extent: cols,
-                body: vec![Stmt::Store { buf: prod, index: at, value: p }, Stmt::Store { buf: tr, index: tat, value: xv }],
+                body: vec![
+                    Stmt::Store {
+                        buf: prod,
+                        index: at,
+                        value: p,
+                    },
+                    Stmt::Store {
+                        buf: tr,
+                        index: tat,
+                        value: xv,
+                    },
+                ],
             }],
         );
         let inputs = vec![
-            random(DType::F32, (rows * cols) as usize, Fill::Range(-1.0, 1.0), &mut rng),
+            random(
+                DType::F32,
+                (rows * cols) as usize,
+                Fill::Range(-1.0, 1.0),
+                &mut rng,
+            ),
             random(DType::F32, cols as usize, Fill::Range(-1.0, 1.0), &mut rng),
             HostData::zeros(DType::F32, (rows * cols) as usize),
             HostData::zeros(DType::F32, (rows * cols) as usize),
@@ -356,7 +548,12 @@ fn two_dimensional_elementwise_and_transpose() {
 
 #[test]
 fn snapshot_clif_is_deterministic() {
-    for k in [exp_mul_add(1000), softmax(4, 100), column_reduce(ReduceOp::Sum, DType::F32, 8, 64), gather(DType::I32, 9, 10)] {
+    for k in [
+        exp_mul_add(1000),
+        softmax(4, 100),
+        column_reduce(ReduceOp::Sum, DType::F32, 8, 64),
+        gather(DType::I32, 9, 10),
+    ] {
         let a = smelt_codegen::cpu::clif_for_snapshot(&k).unwrap();
         let b = smelt_codegen::cpu::clif_for_snapshot(&k).unwrap();
         assert_eq!(a, b);

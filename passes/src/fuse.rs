@@ -17,6 +17,10 @@ use std::collections::BTreeMap;
 /// instead of being recomputed in each.
 const RECOMPUTE_LIMIT: usize = 24;
 
+/// The deepest chain of ops one kernel inlines; deeper chains are cut into several kernels (a
+/// 20,000-op chain must not become one 20,000-deep expression).
+const DEPTH_LIMIT: usize = 256;
+
 /// Schedules a verified graph. `forced` names nodes that must be materialized (from earlier passes).
 pub fn schedule(g: &Graph, forced: &[(NodeId, Reason)]) -> Schedule {
     let uses = g.use_counts();
@@ -78,31 +82,31 @@ pub fn schedule(g: &Graph, forced: &[(NodeId, Reason)]) -> Schedule {
     }
 }
 
-/// Marks nodes used several times whose subexpression is large, so it is computed once.
+/// Marks nodes used several times whose subexpression is large, so it is computed once, and cuts chains
+/// deeper than one kernel should inline.
 fn shared_expensive(g: &Graph, uses: &[usize], mat: &mut BTreeMap<NodeId, Reason>) {
-    // Size of each node's subexpression, counting shared parts once per path up to the next buffer.
+    // Size of each node's subexpression (shared parts counted once per path) and its depth, up to the
+    // next buffer.
     let mut size = vec![0usize; g.len()];
+    let mut depth = vec![0usize; g.len()];
     for id in g.ids() {
         let n = g.node(id);
-        size[id.index()] = if n.op.is_leaf() {
-            1
-        } else {
-            1 + n
-                .srcs
-                .iter()
-                .map(|s| {
-                    if mat.contains_key(s) {
-                        1
-                    } else {
-                        size[s.index()]
-                    }
-                })
-                .sum::<usize>()
-        };
-        if uses[id.index()] > 1 && size[id.index()] > RECOMPUTE_LIMIT && !n.op.is_movement() {
-            mat.entry(id).or_insert(Reason::SharedExpensive);
-            size[id.index()] = 1;
+        let (mut s, mut d) = (1, 1);
+        for src in &n.srcs {
+            let inlined = !mat.contains_key(src);
+            s += if inlined { size[src.index()] } else { 1 };
+            d = d.max(1 + if inlined { depth[src.index()] } else { 1 });
         }
+        if uses[id.index()] > 1 && s > RECOMPUTE_LIMIT && !n.op.is_movement() {
+            mat.entry(id).or_insert(Reason::SharedExpensive);
+        } else if d >= DEPTH_LIMIT && !n.op.is_movement() {
+            mat.entry(id).or_insert(Reason::DepthLimit);
+        }
+        if mat.contains_key(&id) {
+            (s, d) = (1, 1);
+        }
+        size[id.index()] = s;
+        depth[id.index()] = d;
     }
 }
 

@@ -83,6 +83,8 @@ pub enum Reason {
     SharedExpensive,
     /// A large reduction split in two stages for parallelism.
     SplitReduce,
+    /// A chain deeper than one kernel inlines.
+    DepthLimit,
 }
 
 /// The fusion decisions, for reports.
@@ -140,6 +142,7 @@ impl fmt::Display for Reason {
             Reason::ReduceRecomputed => "reduction its users cannot share inside one loop nest",
             Reason::SharedExpensive => "used by several kernels and too costly to recompute",
             Reason::SplitReduce => "first stage of a reduction split for parallelism",
+            Reason::DepthLimit => "a chain deeper than one kernel inlines",
         })
     }
 }

@@ -9,12 +9,12 @@ use super::storage::Storage;
 use super::{Buffer, HostBuffer};
 use crate::{DType, Error, Result};
 use rayon::prelude::*;
+use smelt_codegen::cpu::{CpuProgram, KernelFn};
 use smelt_codegen::eval::HostData;
 use smelt_codegen::kernel::{Kernel, Stmt};
 use smelt_codegen::matmul::MatmulSpec;
 use smelt_passes::schedule::{BufIdx, BufKind, Schedule, Step};
 use smelt_passes::{Dist, random};
-use smelt_codegen::cpu::{CpuProgram, KernelFn};
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, OnceLock};
 
@@ -34,11 +34,18 @@ fn kernel_cache() -> &'static Mutex<HashMap<Kernel, Arc<CpuProgram>>> {
 
 /// The Cranelift program for a kernel, compiled once per process.
 pub(crate) fn jit(kernel: &Kernel) -> Result<Exec> {
-    if let Some(p) = kernel_cache().lock().unwrap_or_else(|e| e.into_inner()).get(kernel) {
+    if let Some(p) = kernel_cache()
+        .lock()
+        .unwrap_or_else(|e| e.into_inner())
+        .get(kernel)
+    {
         return Ok(Exec::Jit(p.clone()));
     }
     let program = Arc::new(smelt_codegen::cpu::compile(kernel)?);
-    kernel_cache().lock().unwrap_or_else(|e| e.into_inner()).insert(kernel.clone(), program.clone());
+    kernel_cache()
+        .lock()
+        .unwrap_or_else(|e| e.into_inner())
+        .insert(kernel.clone(), program.clone());
     Ok(Exec::Jit(program))
 }
 
@@ -238,7 +245,9 @@ impl Plan {
                         ptrs.push(fresh[k].1.as_mut_ptr());
                         k += 1;
                     } else {
-                        let b = bufs[a.0 as usize].as_ref().expect("inputs are written before use");
+                        let b = bufs[a.0 as usize]
+                            .as_ref()
+                            .expect("inputs are written before use");
                         ptrs.push(b.storage().as_ptr() as *mut u8);
                     }
                 }

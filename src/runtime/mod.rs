@@ -112,16 +112,32 @@ fn cpu_plan(work: &Work, backend: Backend) -> Result<Arc<cpu::Plan>> {
     {
         return Ok(p.clone());
     }
-    let compiled = smelt_passes::pipeline::compile(&work.graph).map_err(Error::Internal)?;
-    let plan = Arc::new(cpu::Plan::new(compiled.schedule, |k| match backend {
-        Backend::Jit => cpu::jit(k),
-        _ => Ok(cpu::Exec::Eval),
+    let plan = Arc::new(on_big_stack(|| {
+        let compiled = smelt_passes::pipeline::compile(&work.graph).map_err(Error::Internal)?;
+        cpu::Plan::new(compiled.schedule, |k| match backend {
+            Backend::Jit => cpu::jit(k),
+            _ => Ok(cpu::Exec::Eval),
+        })
     })?);
     plan_cache()
         .lock()
         .unwrap_or_else(|e| e.into_inner())
         .insert(key, plan.clone());
     Ok(plan)
+}
+
+/// Runs `f` on a thread with a large stack: the passes recurse over expressions, and a program may be
+/// deeper than the caller's stack allows (test threads have 2 MiB).
+pub(crate) fn on_big_stack<R: Send>(f: impl FnOnce() -> R + Send) -> R {
+    std::thread::scope(|s| {
+        std::thread::Builder::new()
+            .name("smelt-compile".into())
+            .stack_size(256 << 20)
+            .spawn_scoped(s, f)
+            .expect("spawning the compiler thread")
+            .join()
+            .unwrap_or_else(|e| std::panic::resume_unwind(e))
+    })
 }
 
 /// Runs a collected work graph on `device`, returning one buffer per graph output.

@@ -19,7 +19,9 @@ pub(super) struct BitSet {
 
 impl BitSet {
     pub fn new(n: usize) -> Self {
-        BitSet { words: vec![0; n.div_ceil(64)] }
+        BitSet {
+            words: vec![0; n.div_ceil(64)],
+        }
     }
     pub fn insert(&mut self, i: usize) {
         if i / 64 >= self.words.len() {
@@ -33,7 +35,9 @@ impl BitSet {
         }
     }
     pub fn contains(&self, i: usize) -> bool {
-        self.words.get(i / 64).is_some_and(|w| w & (1 << (i % 64)) != 0)
+        self.words
+            .get(i / 64)
+            .is_some_and(|w| w & (1 << (i % 64)) != 0)
     }
     pub fn union_with(&mut self, o: &BitSet) {
         if o.words.len() > self.words.len() {
@@ -44,7 +48,10 @@ impl BitSet {
         }
     }
     pub fn is_subset(&self, o: &BitSet) -> bool {
-        self.words.iter().enumerate().all(|(i, w)| w & !o.words.get(i).copied().unwrap_or(0) == 0)
+        self.words
+            .iter()
+            .enumerate()
+            .all(|(i, w)| w & !o.words.get(i).copied().unwrap_or(0) == 0)
     }
     pub fn intersects(&self, o: &BitSet) -> bool {
         self.words.iter().zip(&o.words).any(|(a, b)| a & b != 0)
@@ -53,10 +60,11 @@ impl BitSet {
         self.words.iter().all(|w| *w == 0)
     }
     pub fn iter(&self) -> impl Iterator<Item = usize> + '_ {
-        self.words
-            .iter()
-            .enumerate()
-            .flat_map(|(i, &w)| (0..64).filter(move |b| w & (1 << b) != 0).map(move |b| i * 64 + b))
+        self.words.iter().enumerate().flat_map(|(i, &w)| {
+            (0..64)
+                .filter(move |b| w & (1 << b) != 0)
+                .map(move |b| i * 64 + b)
+        })
     }
 }
 
@@ -107,7 +115,13 @@ impl Plan {
             vars.push(v);
             accs.push(a);
         }
-        let mut plan = Plan { tys: k.types(), ranges: kernel::index_ranges(k), vars, accs, vloops: IndexMap::new() };
+        let mut plan = Plan {
+            tys: k.types(),
+            ranges: kernel::index_ranges(k),
+            vars,
+            accs,
+            vloops: IndexMap::new(),
+        };
         if options.vectorize {
             plan.choose(k, Kernel::PARALLEL, k.extent, &k.body);
         }
@@ -164,7 +178,9 @@ impl Plan {
             } else {
                 match *e {
                     Expr::Var(_) => Some(1),
-                    Expr::IAdd(a, b) => out[a.index()].zip(out[b.index()]).and_then(|(x, y)| x.checked_add(y)),
+                    Expr::IAdd(a, b) => out[a.index()]
+                        .zip(out[b.index()])
+                        .and_then(|(x, y)| x.checked_add(y)),
                     Expr::IMul(a, c) => out[a.index()].and_then(|x| x.checked_mul(c)),
                     _ => None,
                 }
@@ -177,11 +193,21 @@ impl Plan {
     /// Picks the vectorized loops inside (and including) `for var in 0..extent { body }`. Returns whether
     /// one was picked.
     fn choose(&mut self, k: &Kernel, var: LoopVar, extent: u64, body: &[Stmt]) -> bool {
-        let legal = if extent >= 4 { self.legal(k, var, extent, body) } else { None };
+        let legal = if extent >= 4 {
+            self.legal(k, var, extent, body)
+        } else {
+            None
+        };
         if let Some(l) = &legal
             && l.gathers == 0
         {
-            self.vloops.insert(var, VecLoop { lanes: l.lanes, shadows: l.shadows.clone() });
+            self.vloops.insert(
+                var,
+                VecLoop {
+                    lanes: l.lanes,
+                    shadows: l.shadows.clone(),
+                },
+            );
             return true;
         }
         let mut any = false;
@@ -191,7 +217,13 @@ impl Plan {
             }
         }
         if !any && let Some(l) = legal {
-            self.vloops.insert(var, VecLoop { lanes: l.lanes, shadows: l.shadows });
+            self.vloops.insert(
+                var,
+                VecLoop {
+                    lanes: l.lanes,
+                    shadows: l.shadows,
+                },
+            );
             return true;
         }
         any
@@ -220,7 +252,12 @@ impl Plan {
                 }
             }
         }
-        let mut w = Walk { stores: vec![], accumulates: vec![], defined: BitSet::default(), inner_loops: false };
+        let mut w = Walk {
+            stores: vec![],
+            accumulates: vec![],
+            defined: BitSet::default(),
+            inner_loops: false,
+        };
         walk(body, &mut vec![], &mut w);
 
         let sv = self.strides(k, v);
@@ -234,7 +271,9 @@ impl Plan {
             // sorted by stride, each stride exceeds the span of all smaller ones.
             let mut dims: Vec<(i128, u64)> = vec![(1, extent)];
             for (u, n) in inner {
-                let su = inner_strides.entry(*u).or_insert_with(|| self.strides(k, *u))[index.index()]?;
+                let su = inner_strides
+                    .entry(*u)
+                    .or_insert_with(|| self.strides(k, *u))[index.index()]?;
                 if su != 0 {
                     dims.push(((su as i128).abs(), *n));
                 }
@@ -279,7 +318,15 @@ impl Plan {
             .count();
         // Reductions and loops around inner loops run four registers per value: four independent
         // accumulator chains, and whole cache lines per row in column reductions.
-        let lanes = if w.inner_loops || w.stores.is_empty() { 16 } else { 8 };
-        Some(Legal { gathers, lanes, shadows })
+        let lanes = if w.inner_loops || w.stores.is_empty() {
+            16
+        } else {
+            8
+        };
+        Some(Legal {
+            gathers,
+            lanes,
+            shadows,
+        })
     }
 }

@@ -232,10 +232,37 @@ impl<'a> Lowerer<'a> {
                 });
                 let mut inner = idx.to_vec();
                 inner[*axis] = Affine::data(checked, size as u64);
-                self.lower(node.srcs[0], &inner, mask)?
+                let v = self.lower(node.srcs[0], &inner, mask)?;
+                if self.reaches(v, checked) {
+                    v
+                } else {
+                    // The value does not depend on the index (the data is broadcast along the axis), but
+                    // an index out of range is still an error: tie the check to the value.
+                    let ok = self.kb.expr(Expr::InRange {
+                        index: checked,
+                        lo: 0,
+                        hi: size as i64,
+                    });
+                    self.kb.expr(Expr::Where(ok, v, v))
+                }
             }
             Op::Cat { axis } => return self.lower_cat(id, *axis, idx, mask),
         })
+    }
+
+    /// Whether expression `from` uses `target`.
+    fn reaches(&self, from: ExprId, target: ExprId) -> bool {
+        let mut stack = vec![from];
+        let mut seen = std::collections::HashSet::new();
+        while let Some(e) = stack.pop() {
+            if e == target {
+                return true;
+            }
+            if seen.insert(e) {
+                stack.extend(smelt_codegen::kernel::operands(self.kb.get(e)));
+            }
+        }
+        false
     }
 
     fn and(&mut self, a: Option<ExprId>, b: ExprId) -> ExprId {
