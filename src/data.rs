@@ -87,7 +87,7 @@ impl Tensor {
         S: ndarray::Data<Elem = T> + ndarray::RawDataClone,
         D: ndarray::Dimension,
     {
-        let shape = Shape(a.shape().to_vec());
+        let shape = Shape::from(a.shape().to_vec());
         let owned = a.into_owned();
         let v = if owned.is_standard_layout() {
             let (v, offset) = owned.into_raw_vec_and_offset();

@@ -28,7 +28,7 @@ impl Tensor {
                 "raw array length does not match its shape".into(),
             ));
         }
-        Ok(Tensor::from_storage(storage, Shape(raw.shape)))
+        Ok(Tensor::from_storage(storage, Shape::from(raw.shape)))
     }
 
     /// Writes NumPy's `.npy` format (what `numpy.save` writes; `numpy.load` reads it).

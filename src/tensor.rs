@@ -12,6 +12,9 @@ use smelt_passes::Op;
 use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, OnceLock, RwLock};
 
+/// A node's operands (most ops have one or two: stored inline).
+pub(crate) type Srcs = smallvec::SmallVec<[Tensor; 2]>;
+
 static NEXT_ID: AtomicU64 = AtomicU64::new(0);
 static LIVE_NODES: AtomicUsize = AtomicUsize::new(0);
 
@@ -32,7 +35,7 @@ pub(crate) struct Node {
     pub(crate) id: u64,
     pub(crate) op: Op,
     /// Operands; emptied once the node is realized and no gradient will flow through it.
-    pub(crate) srcs: RwLock<Vec<Tensor>>,
+    pub(crate) srcs: RwLock<Srcs>,
     pub(crate) shape: Shape,
     pub(crate) dtype: DType,
     pub(crate) device: Device,
@@ -48,11 +51,16 @@ impl Drop for Node {
     /// Drops long operand chains iteratively: a 100,000-op chain must not overflow the stack.
     fn drop(&mut self) {
         LIVE_NODES.fetch_sub(1, Ordering::Relaxed);
-        let mut stack: Vec<Tensor> =
-            std::mem::take(self.srcs.get_mut().unwrap_or_else(|e| e.into_inner()));
+        let srcs = std::mem::take(self.srcs.get_mut().unwrap_or_else(|e| e.into_inner()));
+        if srcs.iter().all(|s| Arc::strong_count(&s.0) > 1) {
+            return; // only reference counts drop: no chain to unwind
+        }
+        let mut stack: Vec<Tensor> = srcs.into_vec();
         while let Some(t) = stack.pop() {
             if let Some(mut node) = Arc::into_inner(t.0) {
-                stack.append(node.srcs.get_mut().unwrap_or_else(|e| e.into_inner()));
+                stack.extend(std::mem::take(
+                    node.srcs.get_mut().unwrap_or_else(|e| e.into_inner()),
+                ));
             }
         }
     }
@@ -60,13 +68,7 @@ impl Drop for Node {
 
 impl Tensor {
     /// Records a node. `srcs` must already agree with `op` (the API checks user input first).
-    pub(crate) fn lazy(
-        op: Op,
-        srcs: Vec<Tensor>,
-        shape: Shape,
-        dtype: DType,
-        device: Device,
-    ) -> Tensor {
+    pub(crate) fn lazy(op: Op, srcs: Srcs, shape: Shape, dtype: DType, device: Device) -> Tensor {
         let requires_grad = autograd::is_grad_enabled() && srcs.iter().any(|s| s.requires_grad());
         LIVE_NODES.fetch_add(1, Ordering::Relaxed);
         Tensor(Arc::new(Node {
@@ -99,7 +101,7 @@ impl Tensor {
         Tensor(Arc::new(Node {
             id: NEXT_ID.fetch_add(1, Ordering::Relaxed),
             op: Op::Input(0),
-            srcs: RwLock::new(vec![self.clone()]),
+            srcs: RwLock::new(smallvec::smallvec![self.clone()]),
             shape: self.shape().clone(),
             dtype: self.dtype(),
             device,
@@ -114,14 +116,26 @@ impl Tensor {
     /// A realized leaf on the CPU holding `storage`.
     pub(crate) fn from_storage(storage: Storage, shape: Shape) -> Tensor {
         debug_assert_eq!(storage.len(), shape.numel());
-        let t = Tensor::lazy(Op::Input(0), vec![], shape, storage.dtype(), Device::Cpu);
+        let t = Tensor::lazy(
+            Op::Input(0),
+            crate::tensor::Srcs::new(),
+            shape,
+            storage.dtype(),
+            Device::Cpu,
+        );
         t.set_buffer(Buffer::Cpu(HostBuffer::new(storage)));
         t
     }
 
     /// A node using this tensor's device.
     pub(crate) fn unary_node(&self, op: Op, shape: Shape, dtype: DType) -> Tensor {
-        Tensor::lazy(op, vec![self.clone()], shape, dtype, self.device())
+        Tensor::lazy(
+            op,
+            smallvec::smallvec![self.clone()],
+            shape,
+            dtype,
+            self.device(),
+        )
     }
 
     pub(crate) fn set_buffer(&self, buffer: Buffer) {
@@ -143,7 +157,7 @@ impl Tensor {
             .srcs
             .read()
             .unwrap_or_else(|e| e.into_inner())
-            .clone()
+            .to_vec()
     }
 
     pub(crate) fn op(&self) -> &Op {

@@ -2,12 +2,11 @@
 //!
 //! ```text
 //! %0 = input 0 : f32[4,8]
-//! %1 = const 2.0f32 : f32[]
-//! %2 = reshape %1 [1,1] : f32[1,1]
-//! %3 = expand %2 [4,8] : f32[4,8]
-//! %4 = reduce_sum %3 axes [1] : f32[4,1]
-//! %5 = mul %0, %3 : f32[4,8]
-//! outputs %4, %5
+//! %1 = const 2.0f32 : f32[4,8]
+//! %2 = mul %0, %1 : f32[4,8]
+//! %3 = reduce_sum %2 axes [1] : f32[4,1]
+//! %4 = reshape %3 [4] : f32[4]
+//! outputs %2, %4
 //! ```
 //!
 //! # Invariants
@@ -53,7 +52,7 @@ pub enum Op {
     // ---- leaves ----
     /// A realized buffer, by its position in [`Graph::inputs`].
     Input(u32),
-    /// A constant of the node's dtype, as a 0-d tensor (broadcast with reshape + expand).
+    /// A constant of the node's dtype, broadcast to the node's shape (no memory: it is index-free).
     Const(Scalar),
     /// Each element is its index along `axis`, as the node's dtype (`arange`, `eye` and `argmax` use it).
     Iota {
@@ -352,6 +351,7 @@ impl Graph {
                     continue;
                 }
                 Op::Rand { .. } if n.srcs.is_empty() && n.ty.dtype.is_float() => continue,
+                Op::Const(c) if n.srcs.is_empty() && c.dtype() == n.ty.dtype => continue,
                 Op::Slice { start, step } if n.srcs.len() == 1 => {
                     let from = &self.node(n.srcs[0]);
                     infer::check_slice(&from.ty.shape, start, step, &n.ty.shape)

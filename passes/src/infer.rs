@@ -53,8 +53,9 @@ fn axes_ok(op: &Op, axes: &[usize], ndim: usize) -> Result<(), String> {
     Ok(())
 }
 
-/// The type of `op` applied to operands of types `srcs`, or why it does not fit. Leaves other than
-/// `Input` infer as 0-d (`Const`) or need their type given (`Iota`, `Rand`): see [`crate::Graph::add_typed`].
+/// The type of `op` applied to operands of types `srcs`, or why it does not fit. A `Const` infers as 0-d
+/// (give its type to broadcast it); `Iota` and `Rand` need their type given: see
+/// [`crate::Graph::add_typed`].
 pub fn infer(op: &Op, srcs: &[&TypeInfo]) -> Result<TypeInfo, String> {
     match op {
         Op::Input(_) => Err("input nodes are declared with Graph::input".into()),

@@ -105,7 +105,7 @@ impl Tensor {
         if let Some(buffer) = self.buffer() {
             let t = Tensor::lazy(
                 smelt_passes::Op::Input(0),
-                vec![],
+                crate::tensor::Srcs::new(),
                 self.shape().clone(),
                 self.dtype(),
                 self.device(),
@@ -119,7 +119,7 @@ impl Tensor {
         no_grad(|| {
             Tensor::lazy(
                 self.op().clone(),
-                self.srcs(),
+                crate::tensor::Srcs::from_vec(self.srcs()),
                 self.shape().clone(),
                 self.dtype(),
                 self.device(),

@@ -227,7 +227,7 @@ fn unpad(g: &Tensor, lo: &[usize], to: &[usize]) -> Tensor {
 }
 
 fn slice_node(g: &Tensor, start: Vec<usize>, step: Vec<usize>, dims: Vec<usize>) -> Tensor {
-    g.unary_node(Op::Slice { start, step }, Shape(dims), g.dtype())
+    g.unary_node(Op::Slice { start, step }, Shape::from(dims), g.dtype())
 }
 
 /// A zero padding node (or `g` itself when nothing is added).
@@ -235,7 +235,7 @@ fn pad_node(g: &Tensor, lo: Vec<usize>, hi: Vec<usize>) -> Tensor {
     if lo.iter().chain(&hi).all(|&w| w == 0) {
         return g.clone();
     }
-    let dims = g
+    let dims: Vec<usize> = g
         .dims()
         .iter()
         .enumerate()
@@ -247,7 +247,7 @@ fn pad_node(g: &Tensor, lo: Vec<usize>, hi: Vec<usize>) -> Tensor {
             hi,
             value: Scalar::zero(g.dtype()),
         },
-        Shape(dims),
+        Shape::from(dims),
         g.dtype(),
     )
 }
@@ -303,8 +303,8 @@ fn scatter_add(data: &Tensor, index: &Tensor, axis: usize, g: &Tensor) -> Tensor
         .broadcast_internal(&wide);
     let iota = Tensor::lazy(
         Op::Iota { axis: axis + 1 },
-        vec![],
-        Shape(wide.clone()),
+        crate::tensor::Srcs::new(),
+        Shape::from(wide.clone()),
         DType::I64,
         g.device(),
     );

@@ -93,7 +93,7 @@ impl Tensor {
                 op: "from_vec",
                 len: data.len(),
                 numel: shape.numel(),
-                shape: shape.0,
+                shape: shape.to_vec(),
             });
         }
         Ok(Tensor::from_storage(T::into_storage(data), shape))
@@ -137,8 +137,8 @@ impl Tensor {
         let shape = shape.into();
         let c = Tensor::lazy(
             Op::Const(Scalar::from_f64(value, dtype)),
-            vec![],
-            Shape(vec![]),
+            crate::tensor::Srcs::new(),
+            Shape::from(vec![]),
             dtype,
             device,
         );
@@ -187,15 +187,21 @@ impl Tensor {
     }
 
     pub fn eye_on(n: usize, dtype: DType, device: Device) -> Tensor {
-        let shape = Shape(vec![n, n]);
+        let shape = Shape::from(vec![n, n]);
         let row = Tensor::lazy(
             Op::Iota { axis: 0 },
-            vec![],
+            crate::tensor::Srcs::new(),
             shape.clone(),
             DType::I64,
             device,
         );
-        let col = Tensor::lazy(Op::Iota { axis: 1 }, vec![], shape, DType::I64, device);
+        let col = Tensor::lazy(
+            Op::Iota { axis: 1 },
+            crate::tensor::Srcs::new(),
+            shape,
+            DType::I64,
+            device,
+        );
         row.eq(&col).cast_internal(dtype)
     }
 
@@ -216,7 +222,7 @@ impl Tensor {
         let (seed, offset) = random::reserve(shape.numel());
         Ok(Tensor::lazy(
             Op::Rand { seed, offset, dist },
-            vec![],
+            crate::tensor::Srcs::new(),
             shape,
             dtype,
             device,
@@ -383,5 +389,5 @@ fn host_values(values: Vec<f64>, dtype: DType) -> Tensor {
             crate::runtime::storage::Storage::from_array(&arr)
         }
     };
-    Tensor::from_storage(storage, Shape(vec![n]))
+    Tensor::from_storage(storage, Shape::from(vec![n]))
 }

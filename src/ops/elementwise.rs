@@ -35,7 +35,7 @@ pub(crate) fn broadcast_shapes(op: &'static str, a: &[usize], b: &[usize]) -> Re
             }
         };
     }
-    Ok(Shape(out))
+    Ok(Shape::from(out))
 }
 
 /// PyTorch's result type for two tensors (`torch.result_type`): a 0-d operand decides the dtype only when
@@ -63,20 +63,72 @@ pub(crate) fn result_type(a: &Tensor, b: &Tensor) -> DType {
 
 impl Tensor {
     /// A 0-d constant node on this tensor's device.
+    /// A constant of this tensor's shape and device (one node, no memory). Recently made constants are
+    /// shared: a loop of `x = x + 1.0` reuses one node instead of allocating one per step.
+    pub(crate) fn full_const(&self, value: Scalar) -> Tensor {
+        thread_local! {
+            static RECENT: std::cell::RefCell<Vec<Tensor>> = const { std::cell::RefCell::new(Vec::new()) };
+        }
+        const KEEP: usize = 8;
+        RECENT.with(|recent| {
+            let mut recent = recent.borrow_mut();
+            let hit = recent.iter().position(|t| {
+                matches!(t.op(), Op::Const(c) if *c == value)
+                    && t.shape() == self.shape()
+                    && t.device() == self.device()
+            });
+            if let Some(i) = hit {
+                let t = recent.remove(i);
+                recent.push(t.clone());
+                return t;
+            }
+            let t = Tensor::lazy(
+                Op::Const(value),
+                crate::tensor::Srcs::new(),
+                self.shape().clone(),
+                value.dtype(),
+                self.device(),
+            );
+            if recent.len() == KEEP {
+                recent.remove(0);
+            }
+            recent.push(t.clone());
+            t
+        })
+    }
+
     pub(crate) fn const_like(&self, value: Scalar) -> Tensor {
         Tensor::lazy(
             Op::Const(value),
-            vec![],
-            Shape(vec![]),
+            crate::tensor::Srcs::new(),
+            Shape::from(vec![]),
             value.dtype(),
             self.device(),
         )
     }
 
-    /// Broadcasts to `shape` with reshape (leading 1s) and expand; no node when already there.
+    /// The value of an unrealized constant node.
+    pub(crate) fn as_const(&self) -> Option<Scalar> {
+        match self.op() {
+            Op::Const(s) if !self.is_realized() && !self.requires_grad() => Some(*s),
+            _ => None,
+        }
+    }
+
+    /// Broadcasts to `shape` with reshape (leading 1s) and expand; no node when already there. A constant
+    /// becomes a constant of the new shape (one node).
     pub(crate) fn broadcast_internal(&self, shape: &[usize]) -> Tensor {
         if self.dims() == shape {
             return self.clone();
+        }
+        if let Some(c) = self.as_const() {
+            return Tensor::lazy(
+                Op::Const(c),
+                crate::tensor::Srcs::new(),
+                Shape::from(shape.to_vec()),
+                c.dtype(),
+                self.device(),
+            );
         }
         let mut t = self.clone();
         if t.ndim() < shape.len() {
@@ -85,7 +137,11 @@ impl Tensor {
             t = t.reshape_internal(dims);
         }
         if t.dims() != shape {
-            t = t.unary_node(Op::Expand(shape.to_vec()), Shape(shape.to_vec()), t.dtype());
+            t = t.unary_node(
+                Op::Expand(shape.to_vec()),
+                Shape::from(shape.to_vec()),
+                t.dtype(),
+            );
         }
         t
     }
@@ -102,7 +158,7 @@ impl Tensor {
     pub(crate) fn binary_internal(&self, op: BinaryOp, rhs: &Tensor) -> Tensor {
         Tensor::lazy(
             Op::Binary(op),
-            vec![self.clone(), rhs.clone()],
+            smallvec::smallvec![self.clone(), rhs.clone()],
             self.shape().clone(),
             op.result_dtype(self.dtype()),
             self.device(),
@@ -160,9 +216,7 @@ impl Tensor {
         }
         check_binary_dtype(op_name, op, dtype)?;
         let x = self.cast_internal(dtype);
-        let c = self
-            .const_like(Scalar::from_f64(s, dtype))
-            .broadcast_internal(self.dims());
+        let c = self.full_const(Scalar::from_f64(s, dtype));
         Ok(if flip {
             c.binary_internal(op, &x)
         } else {
@@ -190,9 +244,7 @@ impl Tensor {
     fn compare_scalar(&self, op: BinaryOp, s: f64, swap: bool) -> Tensor {
         let dtype = self.dtype().promote_weak(Category::Float);
         let x = self.cast_internal(dtype);
-        let c = self
-            .const_like(Scalar::from_f64(s, dtype))
-            .broadcast_internal(self.dims());
+        let c = self.full_const(Scalar::from_f64(s, dtype));
         if swap {
             c.binary_internal(op, &x)
         } else {
@@ -448,9 +500,7 @@ impl Tensor {
         if self.dtype() == DType::Bool {
             return self.clone();
         }
-        let zero = self
-            .const_like(Scalar::zero(self.dtype()))
-            .broadcast_internal(self.dims());
+        let zero = self.full_const(Scalar::zero(self.dtype()));
         self.binary_internal(BinaryOp::Max, &zero)
     }
 
@@ -532,7 +582,7 @@ impl Tensor {
         );
         Ok(Tensor::lazy(
             Op::Where,
-            vec![c, x, y],
+            smallvec::smallvec![c, x, y],
             shape,
             dtype,
             cond.device(),
@@ -578,13 +628,11 @@ impl Tensor {
     }
 
     pub(crate) fn zeros_like_dtype(&self, dtype: DType) -> Tensor {
-        self.const_like(Scalar::zero(dtype))
-            .broadcast_internal(self.dims())
+        self.full_const(Scalar::zero(dtype))
     }
 
     pub(crate) fn ones_like_dtype(&self, dtype: DType) -> Tensor {
-        self.const_like(Scalar::one(dtype))
-            .broadcast_internal(self.dims())
+        self.full_const(Scalar::one(dtype))
     }
 }
 

@@ -74,7 +74,7 @@ impl Tensor {
         let prod = a3.binary_internal(BinaryOp::Mul, &b3);
         let mut out = prod.reduce_internal(ReduceOp::Sum, &[nb + 2], false);
         // Drop the dims the 1-D operands gained.
-        let mut dims = batch.0.clone();
+        let mut dims = batch.to_vec();
         if self.ndim() > 1 {
             dims.push(m);
         }

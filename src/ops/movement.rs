@@ -10,15 +10,24 @@ impl Tensor {
         if self.dims() == dims.as_slice() {
             return self.clone();
         }
-        self.unary_node(Op::Reshape(dims.clone()), Shape(dims), self.dtype())
+        if let Some(c) = self.as_const() {
+            return Tensor::lazy(
+                Op::Const(c),
+                crate::tensor::Srcs::new(),
+                Shape::from(dims),
+                c.dtype(),
+                self.device(),
+            );
+        }
+        self.unary_node(Op::Reshape(dims.clone()), Shape::from(dims), self.dtype())
     }
 
     pub(crate) fn permute_internal(&self, perm: Vec<usize>) -> Tensor {
         if perm.iter().enumerate().all(|(i, &p)| i == p) {
             return self.clone();
         }
-        let shape = perm.iter().map(|&p| self.dims()[p]).collect();
-        self.unary_node(Op::Permute(perm), Shape(shape), self.dtype())
+        let shape: Vec<usize> = perm.iter().map(|&p| self.dims()[p]).collect();
+        self.unary_node(Op::Permute(perm), Shape::from(shape), self.dtype())
     }
 
     /// The same elements with a new shape (`torch.reshape`).
@@ -39,7 +48,7 @@ impl Tensor {
                 ),
             });
         }
-        Ok(self.reshape_internal(shape.0))
+        Ok(self.reshape_internal(shape.to_vec()))
     }
 
     /// Reshape with at most one `-1` dim inferred from the others.
@@ -277,7 +286,7 @@ impl Tensor {
                 start: st,
                 step: sp,
             },
-            Shape(dims),
+            Shape::from(dims),
             self.dtype(),
         )
     }
@@ -356,14 +365,14 @@ impl Tensor {
         if lo.iter().chain(&hi).all(|&w| w == 0) {
             return Ok(t);
         }
-        let dims = t
+        let dims: Vec<usize> = t
             .dims()
             .iter()
             .enumerate()
             .map(|(i, &d)| d + lo[i] + hi[i])
             .collect();
         let value = Scalar::from_f64(value, t.dtype());
-        Ok(t.unary_node(Op::Pad { lo, hi, value }, Shape(dims), t.dtype()))
+        Ok(t.unary_node(Op::Pad { lo, hi, value }, Shape::from(dims), t.dtype()))
     }
 
     /// Joins tensors along `dim` (`torch.cat`); dtypes are promoted, 1-D empty tensors are skipped.
@@ -427,8 +436,8 @@ impl Tensor {
             1 => srcs[0].clone(),
             _ => Tensor::lazy(
                 Op::Cat { axis: d },
-                srcs,
-                Shape(dims),
+                crate::tensor::Srcs::from_vec(srcs),
+                Shape::from(dims),
                 dtype,
                 first.device(),
             ),
@@ -543,8 +552,8 @@ impl Tensor {
         let idx = index.reshape_internal(view).broadcast_internal(&dims);
         Ok(Tensor::lazy(
             Op::Gather { axis: d },
-            vec![self.clone(), idx],
-            Shape(dims),
+            smallvec::smallvec![self.clone(), idx],
+            Shape::from(dims),
             self.dtype(),
             self.device(),
         ))
@@ -588,8 +597,8 @@ impl Tensor {
             let idx = index.reshape_internal(vec![1]);
             let g = Tensor::lazy(
                 Op::Gather { axis: 0 },
-                vec![data, idx],
-                Shape(vec![1]),
+                smallvec::smallvec![data, idx],
+                Shape::from(vec![1]),
                 self.dtype(),
                 self.device(),
             );
@@ -597,7 +606,7 @@ impl Tensor {
         }
         Ok(Tensor::lazy(
             Op::Gather { axis: d },
-            vec![self.clone(), index.clone()],
+            smallvec::smallvec![self.clone(), index.clone()],
             index.shape().clone(),
             self.dtype(),
             self.device(),

@@ -42,7 +42,7 @@ impl Tensor {
                     op,
                     axes: axes.clone(),
                 },
-                Shape(kept.clone()),
+                Shape::from(kept.clone()),
                 self.dtype(),
             )
         };
@@ -298,17 +298,15 @@ impl Tensor {
         }
         let iota = Tensor::lazy(
             Op::Iota { axis: d },
-            vec![],
+            crate::tensor::Srcs::new(),
             x.shape().clone(),
             DType::I64,
             x.device(),
         );
-        let none = x
-            .const_like(Scalar::I64(n as i64))
-            .broadcast_internal(x.dims());
+        let none = x.full_const(Scalar::I64(n as i64));
         let idx = Tensor::lazy(
             Op::Where,
-            vec![hit, iota, none],
+            smallvec::smallvec![hit, iota, none],
             x.shape().clone(),
             DType::I64,
             x.device(),

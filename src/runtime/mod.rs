@@ -5,7 +5,7 @@ pub(crate) mod cpu;
 pub(crate) mod interp;
 pub mod storage;
 
-use crate::realize::Work;
+use crate::realize::Traversal;
 use crate::{Device, Error, Result, Tensor};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -103,8 +103,8 @@ fn plan_cache()
     CACHE.get_or_init(Default::default)
 }
 
-fn cpu_plan(work: &Work, backend: Backend) -> Result<Arc<cpu::Plan>> {
-    let key = (work.graph.structural_hash(), backend);
+fn cpu_plan(tr: &Traversal, backend: Backend) -> Result<Arc<cpu::Plan>> {
+    let key = (tr.key, backend);
     if let Some(p) = plan_cache()
         .lock()
         .unwrap_or_else(|e| e.into_inner())
@@ -113,7 +113,7 @@ fn cpu_plan(work: &Work, backend: Backend) -> Result<Arc<cpu::Plan>> {
         return Ok(p.clone());
     }
     let plan = Arc::new(on_big_stack(|| {
-        let compiled = smelt_passes::pipeline::compile(&work.graph).map_err(Error::Internal)?;
+        let compiled = smelt_passes::pipeline::compile(&tr.graph()).map_err(Error::Internal)?;
         cpu::Plan::new(compiled.schedule, |k| match backend {
             Backend::Jit => cpu::jit(k),
             _ => Ok(cpu::Exec::Eval),
@@ -141,13 +141,13 @@ pub(crate) fn on_big_stack<R: Send>(f: impl FnOnce() -> R + Send) -> R {
 }
 
 /// Runs a collected work graph on `device`, returning one buffer per graph output.
-pub(crate) fn run(device: Device, work: &Work) -> Result<Vec<Buffer>> {
+pub(crate) fn run(device: Device, tr: &Traversal) -> Result<Vec<Buffer>> {
     match device {
         Device::Cpu => match cpu_backend() {
-            Backend::Interp => interp::run(&work.graph, &work.inputs),
+            Backend::Interp => interp::run(&tr.graph(), &tr.inputs),
             backend => {
-                let plan = cpu_plan(work, backend)?;
-                let inputs = work
+                let plan = cpu_plan(tr, backend)?;
+                let inputs = tr
                     .inputs
                     .iter()
                     .map(|t| t.buffer().and_then(|b| b.host()).cloned())
