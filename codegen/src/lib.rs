@@ -12,6 +12,7 @@ pub mod error;
 pub mod kernel;
 pub mod matmul;
 pub mod ops;
+pub mod wgsl;
 
 pub use dtype::{Category, DType, Scalar};
 pub use error::CodegenError;
