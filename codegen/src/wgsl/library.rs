@@ -109,7 +109,7 @@ fn deps(h: Helper) -> Vec<Helper> {
         Func::Pow if d.is_float() && f64 => on(&[Func::Exp, Func::Log]),
         Func::Sin | Func::Cos => on(&[Func::Trig]),
         Func::Tanh => on(&[Func::Expm1]),
-        Func::Expm1 | Func::Erf if f64 => on(&[Func::Exp]),
+        Func::Expm1 | Func::Erf => on(&[Func::Exp]),
         _ => vec![],
     }
 }
@@ -181,14 +181,14 @@ fn source(h: Helper) -> String {
 ")
         }
         Func::Sign if d.is_int() => "fn sign_$N(a: $T) -> $T {\n    return select(select(0$S, -1$S, a < 0$S), 1$S, a > 0$S);\n}\n".into(),
-        Func::Sign => "fn sign_$N(a: $T) -> $T {\n    return select(select(select(0.0$S, -1.0$S, a < 0.0$S), 1.0$S, a > 0.0$S), a, a != a);\n}\n".into(),
+        Func::Sign => "fn sign_$N(a: $T) -> $T {\n    return select(select(select(0.0$S, -1.0$S, a < 0.0$S), 1.0$S, a > 0.0$S), a, !(a == a));\n}\n".into(),
         Func::Rem => "fn rem_$N(a: $T, b: $T) -> $T {\n    return a - b * floor(a / b);\n}\n".into(),
-        Func::Max => "fn max_$N(a: $T, b: $T) -> $T {\n    return select(max(a, b), a + b, a != a || b != b);\n}\n".into(),
-        Func::Min => "fn min_$N(a: $T, b: $T) -> $T {\n    return select(min(a, b), a + b, a != a || b != b);\n}\n".into(),
+        Func::Max => "fn max_$N(a: $T, b: $T) -> $T {\n    return select(max(a, b), a + b, !(a == a) || !(b == b));\n}\n".into(),
+        Func::Min => "fn min_$N(a: $T, b: $T) -> $T {\n    return select(min(a, b), a + b, !(a == a) || !(b == b));\n}\n".into(),
         // GLSL leaves sqrt and log of negative numbers undefined; smelt wants NaN.
         Func::Sqrt => "fn sqrt_$N(x: $T) -> $T {\n    return select(sqrt(x), $NAN, x < 0.0$S);\n}\n".into(),
         Func::Log if d == DType::F32 => "fn log_f32(x: f32) -> f32 {
-    if (x != x || x < 0.0f) { return $NAN; }
+    if (!(x == x) || x < 0.0f) { return $NAN; }
     if (x == 0.0f) { return -$INF; }
     return log(x);
 }
@@ -197,42 +197,58 @@ fn source(h: Helper) -> String {
             let core = if d == DType::F64 { "exp_f64(y * log_f64(ax))" } else { "exp2(y * log2(ax))" };
             format!("fn pow_$N(x: $T, y: $T) -> $T {{
     if (y == 0.0$S || x == 1.0$S) {{ return 1.0$S; }}
-    if (x != x || y != y) {{ return x + y; }}
+    if (!(x == x) || !(y == y)) {{ return x + y; }}
     let ax = abs(x);
     if (ax == 1.0$S && abs(y) > $MAX) {{ return 1.0$S; }}
     var r = {core};
     if (ax == 0.0$S) {{ r = select($INF, 0.0$S, y > 0.0$S); }}
     if (x < 0.0$S) {{
-        if (floor(y) != y) {{ return $NAN; }}
+        if (!(floor(y) == y)) {{ return select($NAN, r, ax > $MAX); }}
         let h = y * 0.5$S;
-        if (floor(h) != h) {{ r = -r; }}
+        if (!(floor(h) == h)) {{ r = -r; }}
     }}
     return r;
 }}
 ")
         }
-        // exp(x) = 2^k · exp(r), r = x - k·ln2 (Cody–Waite: ln2 in two parts), exp(r) by Taylor to r^13.
-        Func::Exp => format!(
-            "fn exp_f64(x: f64) -> f64 {{
-    if (x != x) {{ return x; }}
-    if (x > 709.782712893384lf) {{ return $INF; }}
-    if (x < -745.2lf) {{ return 0.0lf; }}
-    let k = round(x * 1.4426950408889634lf);
-    let r = (x - k * 6.93147180369123816490e-01lf) - k * 1.90821492927058770002e-10lf;
-    let p = {};
+        // exp(x) = 2^k · exp(r), r = x - k·ln2 (Cody–Waite: ln2 in two parts so k·ln2_hi is exact),
+        // exp(r) for |r| <= ln2/2 by Taylor (to r^7 in f32, r^13 in f64), 2^k by two ldexp steps (2^k
+        // alone may overflow where the product does not). Vulkan lets the built-in exp err by 3 + 2|x| ulp.
+        Func::Exp => {
+            let ln2 = std::f64::consts::LN_2;
+            let (ln2_hi, lim_hi, lim_lo, terms) = if d == DType::F64 {
+                (6.93147180369123816490e-01, 709.782712893384, -745.2, 13)
+            } else {
+                (head(ln2, 12), 88.72283, -103.98, 7)
+            };
+            let ln2_lo = if d == DType::F64 { 1.90821492927058770002e-10 } else { ln2 - ln2_hi };
+            format!(
+                "fn exp_$N(x: $T) -> $T {{
+    if (!(x == x)) {{ return x; }}
+    if (x > {hi}) {{ return $INF; }}
+    if (x < {lo}) {{ return 0.0$S; }}
+    let k = round(x * {log2e});
+    let r = (x - k * {ln2_hi}) - k * {ln2_lo};
+    let p = {poly};
     let ki = i32(k);
     let h = ki / 2i;
     return ldexp(ldexp(p, h), ki - h);
 }}
 ",
-            horner("r", &inverse_factorials(0, 13, 1, false), d)
-        ),
+                hi = flit(lim_hi, d),
+                lo = flit(lim_lo, d),
+                log2e = flit(std::f64::consts::LOG2_E, d),
+                ln2_hi = flit(ln2_hi, d),
+                ln2_lo = flit(ln2_lo, d),
+                poly = horner("r", &inverse_factorials(0, terms, 1, false), d)
+            )
+        }
         // log(x) = e·ln2 + log(m), m in [√½, √2); log(m) = 2·atanh(s), s = (m-1)/(m+1), odd series to s^21.
         Func::Log => {
             let coeffs: Vec<f64> = (0..11).map(|n| 2.0 / f64::from(2 * n + 1)).collect();
             format!(
                 "fn log_f64(x: f64) -> f64 {{
-    if (x != x || x < 0.0lf) {{ return $NAN; }}
+    if (!(x == x) || x < 0.0lf) {{ return $NAN; }}
     if (x == 0.0lf) {{ return -$INF; }}
     if (x > $MAX) {{ return x; }}
     let fr = frexp(x);
@@ -252,11 +268,11 @@ fn source(h: Helper) -> String {
             )
         }
         Func::Expm1 => {
-            let (terms, exp) = if d == DType::F64 { (17, "exp_f64(x)") } else { (9, "exp(x)") };
+            let terms = if d == DType::F64 { 17 } else { 9 };
             format!(
                 "fn expm1_$N(x: $T) -> $T {{
     if (abs(x) < 0.5$S) {{ return x * ({}); }}
-    return {exp} - 1.0$S;
+    return exp_$N(x) - 1.0$S;
 }}
 ",
                 horner("x", &inverse_factorials(1, terms, 1, false), d)
@@ -269,6 +285,7 @@ fn source(h: Helper) -> String {
         Func::Tanh => {
             let lim = if d == DType::F64 { "19.5lf" } else { "9.0f" };
             format!("fn tanh_$N(x: $T) -> $T {{
+    if (!(x == x)) {{ return x; }}
     let a = abs(x);
     if (a > {lim}) {{ return select(-1.0$S, 1.0$S, x > 0.0$S); }}
     let e = expm1_$N(2.0$S * a);
@@ -279,21 +296,21 @@ fn source(h: Helper) -> String {
         }
         Func::Erf => erf(d),
         Func::ToI32 => "fn to_i32_$N(x: $T) -> i32 {
-    if (x != x) { return 0i; }
+    if (!(x == x)) { return 0i; }
     if (x >= 2147483648.0$S) { return 2147483647i; }
     if (x <= -2147483648.0$S) { return -2147483647i - 1i; }
     return i32(x);
 }
 ".into(),
         Func::ToI64 => "fn to_i64_$N(x: $T) -> i64 {
-    if (x != x) { return 0li; }
+    if (!(x == x)) { return 0li; }
     if (x >= 9223372036854775808.0$S) { return 9223372036854775807li; }
     if (x <= -9223372036854775808.0$S) { return -9223372036854775807li - 1li; }
     return i64(x);
 }
 ".into(),
         Func::ToU8 => "fn to_u8_$N(x: $T) -> u32 {
-    if (x != x) { return 0u; }
+    if (!(x == x)) { return 0u; }
     return u32(clamp(x, 0.0$S, 255.0$S));
 }
 ".into(),
@@ -332,6 +349,7 @@ fn trig(d: DType) -> String {
     let cos_poly = horner("z", &inverse_factorials(4, cos_to, 2, true), d);
     format!(
         "fn trig_$N(x: $T, q0: $T) -> $T {{
+    if (!(abs(x) <= $MAX)) {{ return $NAN; }}
     let k = round(x * {two_over_pi});
     let r = {reduce};
     let q = k + q0;
@@ -383,10 +401,9 @@ fn erf(d: DType) -> String {
         let poly = horner("z", &coeffs, d);
         (format!("    if (a < 1.0f) {{\n        let z = a * a;\n        r = a * ({poly});\n"), "4.0f")
     };
-    let exp = if d == DType::F64 { "exp_f64" } else { "exp" };
     format!(
         "fn erf_$N(x: $T) -> $T {{
-    if (x != x) {{ return x; }}
+    if (!(x == x)) {{ return x; }}
     let a = abs(x);
     var r = 1.0$S;
 {small}    }} else if (a < {big}) {{
@@ -394,6 +411,6 @@ fn erf(d: DType) -> String {
     return select(r, -r, x < 0.0$S);
 }}
 ",
-        cf = cf.replace("EXP", exp),
+        cf = cf.replace("EXP", "exp_$N"),
     )
 }

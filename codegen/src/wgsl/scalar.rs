@@ -76,7 +76,6 @@ pub(super) fn unary(lib: &mut Library, op: UnaryOp, d: DType, a: &str) -> Result
         UnaryOp::Neg if d != DType::Bool => format!("(-{a})"),
         UnaryOp::Recip if float => format!("(1.0{s} / {a})"),
         UnaryOp::Sqrt if float => lib.call(Func::Sqrt, d, &[a]),
-        UnaryOp::Exp if d == DType::F32 => format!("exp({a})"),
         UnaryOp::Exp if float => lib.call(Func::Exp, d, &[a]),
         UnaryOp::Log if float => lib.call(Func::Log, d, &[a]),
         UnaryOp::Sin if float => lib.call(Func::Sin, d, &[a]),
@@ -130,6 +129,8 @@ pub(super) fn binary(lib: &mut Library, op: BinaryOp, d: DType, a: &str, b: &str
         (Max, _) => format!("max({a}, {b})"),
         (Min, _) => format!("min({a}, {b})"),
         (CmpEq, _) => infix("=="),
+        // naga lowers float `!=` to an ordered comparison (false for NaN); smelt's `ne` is true there.
+        (CmpNe, Category::Float) => format!("(!({a} == {b}))"),
         (CmpNe, _) => infix("!="),
         (CmpLt, _) => infix("<"),
         (CmpLe, _) => infix("<="),
@@ -150,7 +151,8 @@ pub(super) fn cast(lib: &mut Library, from: DType, to: DType, a: &str) -> String
     let one = literal(Scalar::one(to));
     match (from.category(), to) {
         (Category::Bool, _) => format!("select({zero}, {one}, {a})"),
-        (_, DType::Bool) => format!("({a} != {})", literal(Scalar::zero(from))),
+        // `!(x == 0)`, not `x != 0`: naga's `!=` on floats is ordered (false for NaN), and NaN is true.
+        (_, DType::Bool) => format!("(!({a} == {}))", literal(Scalar::zero(from))),
         (_, DType::F32 | DType::F64) => format!("{}({a})", wgsl_ty(to)),
         (Category::Float, DType::I32) => lib.call(Func::ToI32, from, &[a]),
         (Category::Float, DType::I64) => lib.call(Func::ToI64, from, &[a]),
