@@ -72,12 +72,17 @@ fn registry() -> &'static Result<Registry> {
 }
 
 fn discover() -> Result<Registry> {
-    let mut desc = wgpu::InstanceDescriptor::new_without_display_handle();
-    desc.backends = wgpu::Backends::all();
-    let instance = wgpu::Instance::new(desc);
-    let mut adapters = pollster::block_on(instance.enumerate_adapters(wgpu::Backends::VULKAN));
+    // An instance with only the backends asked for: initializing GL probes the display (EGL) for nothing.
+    let open = |backends: wgpu::Backends| {
+        let mut desc = wgpu::InstanceDescriptor::new_without_display_handle();
+        desc.backends = backends;
+        let instance = wgpu::Instance::new(desc);
+        let adapters = pollster::block_on(instance.enumerate_adapters(backends));
+        (instance, adapters)
+    };
+    let (mut instance, mut adapters) = open(wgpu::Backends::VULKAN);
     if adapters.is_empty() {
-        adapters = pollster::block_on(instance.enumerate_adapters(wgpu::Backends::all()));
+        (instance, adapters) = open(wgpu::Backends::all());
     }
     if adapters.is_empty() {
         return Err(GpuError::NoAdapter);
