@@ -113,18 +113,12 @@ fn every_unary_op_and_dtype_validates() {
             if smelt_codegen::kernel::verify(&k).is_err() {
                 continue; // the IR itself rejects it (exp of i32, not of f32)
             }
-            let r = check(&k, &Caps::ALL);
-            let meaningless = d == DType::Bool && matches!(op, UnaryOp::Neg | UnaryOp::Abs | UnaryOp::Sign);
-            if meaningless {
-                assert!(is_unsupported(&r), "{op} {d}: {r:?}");
-            } else {
-                let p = r.unwrap_or_else(|e| panic!("{op} {d}: {e}"));
-                assert_eq!(p.bindings[0].elem, GpuElem::of(d));
-                n += 1;
-            }
+            let p = check(&k, &Caps::ALL).unwrap_or_else(|e| panic!("{op} {d}: {e}"));
+            assert_eq!(p.bindings[0].elem, GpuElem::of(d));
+            n += 1;
         }
     }
-    assert_eq!(n, 40, "30 float ops, neg/abs/sign of 3 integer dtypes, not of bool");
+    assert_eq!(n, 43, "30 float ops, neg/abs/sign of 3 integer dtypes and bool, not of bool");
 }
 
 #[test]
@@ -135,12 +129,7 @@ fn every_binary_op_and_dtype_validates() {
             if smelt_codegen::kernel::verify(&k).is_err() {
                 continue;
             }
-            let r = check(&k, &Caps::ALL);
-            if d == DType::Bool && matches!(op, BinaryOp::Sub | BinaryOp::Div | BinaryOp::Rem | BinaryOp::Pow) {
-                assert!(is_unsupported(&r), "{op} {d}: {r:?}");
-            } else {
-                r.unwrap_or_else(|e| panic!("{op} {d}: {e}"));
-            }
+            check(&k, &Caps::ALL).unwrap_or_else(|e| panic!("{op} {d}: {e}"));
         }
     }
 }

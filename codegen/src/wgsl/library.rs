@@ -163,9 +163,18 @@ fn source(h: Helper) -> String {
     return select(r, r + b, r != 0$S && ((r < 0$S) != (b < 0$S)));
 }
 ".into(),
-        // Wrapping exponentiation by squaring; negative exponents give 0 (1 for base 1).
+        // Wrapping exponentiation by squaring.
         Func::Pow if d.is_int() => {
-            let neg = if d == DType::U8 { "" } else { "    if (b < 0$S) { return select(0$S, 1$S, a == 1$S); }\n" };
+            // A negative exponent gives 0, except for base 1 (1) and base -1 (±1 by parity).
+            let neg = if d == DType::U8 {
+                ""
+            } else {
+                "    if (b < 0$S) {
+        if (a == 1$S) { return 1$S; }
+        if (a == -1$S) { return select(1$S, -1$S, (b & 1$S) != 0$S); }
+        return 0$S;
+    }\n"
+            };
             let ret = if d == DType::U8 { "r & 255u" } else { "r" };
             format!("fn pow_$N(a: $T, b: $T) -> $T {{
 {neg}    var r = 1$S;
@@ -183,8 +192,20 @@ fn source(h: Helper) -> String {
         Func::Sign if d.is_int() => "fn sign_$N(a: $T) -> $T {\n    return select(select(0$S, -1$S, a < 0$S), 1$S, a > 0$S);\n}\n".into(),
         Func::Sign => "fn sign_$N(a: $T) -> $T {\n    return select(select(select(0.0$S, -1.0$S, a < 0.0$S), 1.0$S, a > 0.0$S), a, !(a == a));\n}\n".into(),
         Func::Rem => "fn rem_$N(a: $T, b: $T) -> $T {\n    return a - b * floor(a / b);\n}\n".into(),
-        Func::Max => "fn max_$N(a: $T, b: $T) -> $T {\n    return select(max(a, b), a + b, !(a == a) || !(b == b));\n}\n".into(),
-        Func::Min => "fn min_$N(a: $T, b: $T) -> $T {\n    return select(min(a, b), a + b, !(a == a) || !(b == b));\n}\n".into(),
+        // NaN if either is NaN (GLSL's max leaves it undefined); max(-0, +0) = +0 and min(-0, +0) = -0,
+        // which for equal zeros is what `a + b` and `-(-a - b)` give.
+        Func::Max => "fn max_$N(a: $T, b: $T) -> $T {
+    if (!(a == a) || !(b == b)) { return a + b; }
+    if (a == b) { return select(a, a + b, a == 0.0$S); }
+    return select(b, a, a > b);
+}
+".into(),
+        Func::Min => "fn min_$N(a: $T, b: $T) -> $T {
+    if (!(a == a) || !(b == b)) { return a + b; }
+    if (a == b) { return select(a, -(-a - b), a == 0.0$S); }
+    return select(b, a, a < b);
+}
+".into(),
         // GLSL leaves sqrt and log of negative numbers undefined; smelt wants NaN.
         Func::Sqrt => "fn sqrt_$N(x: $T) -> $T {\n    return select(sqrt(x), $NAN, x < 0.0$S);\n}\n".into(),
         Func::Log if d == DType::F32 => "fn log_f32(x: f32) -> f32 {

@@ -72,8 +72,10 @@ pub(super) fn unary(lib: &mut Library, op: UnaryOp, d: DType, a: &str) -> Result
     let s = suffix(d);
     let no = || Err(format!("{op} of {d}"));
     Ok(match op {
+        // neg, abs and sign leave a bool unchanged (0 and 1 map to themselves, as integers).
+        UnaryOp::Neg | UnaryOp::Abs | UnaryOp::Sign if d == DType::Bool => a.to_string(),
         UnaryOp::Neg if d == DType::U8 => format!("((0u - {a}) & 255u)"),
-        UnaryOp::Neg if d != DType::Bool => format!("(-{a})"),
+        UnaryOp::Neg => format!("(-{a})"),
         UnaryOp::Recip if float => format!("(1.0{s} / {a})"),
         UnaryOp::Sqrt if float => lib.call(Func::Sqrt, d, &[a]),
         UnaryOp::Exp if float => lib.call(Func::Exp, d, &[a]),
@@ -83,9 +85,9 @@ pub(super) fn unary(lib: &mut Library, op: UnaryOp, d: DType, a: &str) -> Result
         UnaryOp::Tanh if float => lib.call(Func::Tanh, d, &[a]),
         UnaryOp::Erf if float => lib.call(Func::Erf, d, &[a]),
         UnaryOp::Abs if d == DType::U8 => a.to_string(),
-        UnaryOp::Abs if d != DType::Bool => format!("abs({a})"),
+        UnaryOp::Abs => format!("abs({a})"),
         UnaryOp::Sign if d == DType::U8 => format!("select(0u, 1u, {a} != 0u)"),
-        UnaryOp::Sign if d != DType::Bool => lib.call(Func::Sign, d, &[a]),
+        UnaryOp::Sign => lib.call(Func::Sign, d, &[a]),
         UnaryOp::Floor if float => format!("floor({a})"),
         UnaryOp::Ceil if float => format!("ceil({a})"),
         // WGSL's round() rounds half to even, as torch.round.
@@ -101,15 +103,17 @@ pub(super) fn binary(lib: &mut Library, op: BinaryOp, d: DType, a: &str, b: &str
     use BinaryOp::*;
     let no = || Err(format!("{op} of {d}"));
     let infix = |sym: &str| format!("({a} {sym} {b})");
+    // Bool arithmetic is integer arithmetic on 0 and 1, cast back to bool (nonzero is true).
     if d == DType::Bool {
         return Ok(match op {
             Add | Max | Or => infix("|"),
-            Mul | Min | And => infix("&"),
-            Xor | CmpNe => infix("!="),
+            Mul | Min | And | Div => infix("&"),
+            Sub | Xor | CmpNe => infix("!="),
             CmpEq => infix("=="),
             CmpLt => format!("(!{a} & {b})"),
             CmpLe => format!("(!{a} | {b})"),
-            Sub | Div | Rem | Pow => return no(),
+            Rem => "false".into(),
+            Pow => format!("({a} | !{b})"),
         });
     }
     let wrap_u8 = |sym: &str| format!("(({a} {sym} {b}) & 255u)");
