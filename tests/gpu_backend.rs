@@ -14,7 +14,15 @@ fn unary_kernel(op: UnaryOp, d: DType, n: u64) -> Kernel {
     let i = b.var(Kernel::PARALLEL);
     let x = b.load(a, i);
     let y = b.unary(op, x);
-    b.finish(format!("{op}_{d}"), n, vec![Stmt::Store { buf: out, index: i, value: y }])
+    b.finish(
+        format!("{op}_{d}"),
+        n,
+        vec![Stmt::Store {
+            buf: out,
+            index: i,
+            value: y,
+        }],
+    )
 }
 
 fn binary_kernel(op: BinaryOp, d: DType, n: u64) -> Kernel {
@@ -24,7 +32,15 @@ fn binary_kernel(op: BinaryOp, d: DType, n: u64) -> Kernel {
     let i = b.var(Kernel::PARALLEL);
     let (x, y) = (b.load(pa, i), b.load(pb, i));
     let z = b.binary(op, x, y);
-    b.finish(format!("{op}_{d}"), n, vec![Stmt::Store { buf: out, index: i, value: z }])
+    b.finish(
+        format!("{op}_{d}"),
+        n,
+        vec![Stmt::Store {
+            buf: out,
+            index: i,
+            value: z,
+        }],
+    )
 }
 
 fn cast_kernel(from: DType, to: DType, n: u64) -> Kernel {
@@ -34,19 +50,47 @@ fn cast_kernel(from: DType, to: DType, n: u64) -> Kernel {
     let i = b.var(Kernel::PARALLEL);
     let x = b.load(a, i);
     let y = b.expr(Expr::Cast(x, to));
-    b.finish(format!("cast_{from}_{to}"), n, vec![Stmt::Store { buf: out, index: i, value: y }])
+    b.finish(
+        format!("cast_{from}_{to}"),
+        n,
+        vec![Stmt::Store {
+            buf: out,
+            index: i,
+            value: y,
+        }],
+    )
 }
 
 /// Float test inputs: specials, small and large magnitudes, both signs.
 fn float_inputs() -> Vec<f64> {
-    let mut v = vec![0.0, -0.0, f64::NAN, f64::INFINITY, f64::NEG_INFINITY, 1e-30, -1e-30, 1e-7, 0.5, -0.5, 1.5, 2.5];
-    v.extend([-2.5, 3.0, -3.0, 0.999, 1.0, -1.0, 7.25, -7.25, 20.0, -20.0, 88.0, -100.0, 700.0, 1e4, -1e4, 3e38]);
+    let mut v = vec![
+        0.0,
+        -0.0,
+        f64::NAN,
+        f64::INFINITY,
+        f64::NEG_INFINITY,
+        1e-30,
+        -1e-30,
+        1e-7,
+        0.5,
+        -0.5,
+        1.5,
+        2.5,
+    ];
+    v.extend([
+        -2.5, 3.0, -3.0, 0.999, 1.0, -1.0, 7.25, -7.25, 20.0, -20.0, 88.0, -100.0, 700.0, 1e4,
+        -1e4, 3e38,
+    ]);
     v.extend((0..40).map(|i| -10.0 + 0.513 * i as f64));
     v
 }
 
 fn float_data(d: DType, v: &[f64]) -> Data {
-    if d == DType::F64 { Data::F64(v.to_vec()) } else { Data::F32(v.iter().map(|&x| x as f32).collect()) }
+    if d == DType::F64 {
+        Data::F64(v.to_vec())
+    } else {
+        Data::F32(v.iter().map(|&x| x as f32).collect())
+    }
 }
 
 fn floats(d: &Data) -> Vec<f64> {
@@ -58,7 +102,10 @@ fn floats(d: &Data) -> Vec<f64> {
 }
 
 /// (reference, abs tolerance, rel tolerance) for f32 and f64.
-fn float_unary(op: UnaryOp) -> (fn(f64) -> f64, [(f64, f64); 2]) {
+/// An (absolute, relative) tolerance.
+type Tol = (f64, f64);
+
+fn float_unary(op: UnaryOp) -> (fn(f64) -> f64, [Tol; 2]) {
     let exact = [(0.0, 0.0), (0.0, 0.0)];
     match op {
         UnaryOp::Neg => (|x| -x, exact),
@@ -72,7 +119,20 @@ fn float_unary(op: UnaryOp) -> (fn(f64) -> f64, [(f64, f64); 2]) {
         UnaryOp::Erf => (erf_reference, [(2e-7, 0.0), (2e-15, 0.0)]),
         UnaryOp::Abs => (f64::abs, exact),
         // torch.sign: 0 for ±0, NaN stays NaN.
-        UnaryOp::Sign => (|x| if x > 0.0 { 1.0 } else if x < 0.0 { -1.0 } else if x.is_nan() { x } else { 0.0 }, exact),
+        UnaryOp::Sign => (
+            |x| {
+                if x > 0.0 {
+                    1.0
+                } else if x < 0.0 {
+                    -1.0
+                } else if x.is_nan() {
+                    x
+                } else {
+                    0.0
+                }
+            },
+            exact,
+        ),
         UnaryOp::Floor => (f64::floor, exact),
         UnaryOp::Ceil => (f64::ceil, exact),
         UnaryOp::Round => (f64::round_ties_even, exact),
@@ -109,7 +169,13 @@ fn float_unary_ops_match_references() {
         for op in ops {
             let (reference, tol) = float_unary(op);
             let (abs, rel) = tol[di];
-            let got = floats(&run(ctx, &unary_kernel(op, d, xs.len() as u64), &[data.clone()])[0]);
+            let got = floats(
+                &run(
+                    ctx,
+                    &unary_kernel(op, d, xs.len() as u64),
+                    std::slice::from_ref(&data),
+                )[0],
+            );
             for (&x, &g) in xs.iter().zip(&got) {
                 // The reference in f64 on the (rounded) input, then rounded to the result dtype.
                 let mut want = reference(x);
@@ -126,14 +192,19 @@ fn float_unary_ops_match_references() {
             }
         }
     }
-    assert!(failures.is_empty(), "{} failures:\n{}", failures.len(), failures.join("\n"));
+    assert!(
+        failures.is_empty(),
+        "{} failures:\n{}",
+        failures.len(),
+        failures.join("\n")
+    );
 }
 
 #[test]
 fn transcendentals_are_accurate_over_a_dense_grid() {
     let Some(ctx) = ctx() else { return };
     // (op, range, f32 (abs, rel) tolerance, f64 (abs, rel) tolerance).
-    let cases: [(UnaryOp, f64, (f64, f64), (f64, f64)); 6] = [
+    let cases: [(UnaryOp, f64, Tol, Tol); 6] = [
         (UnaryOp::Sin, 1e4, (3e-7, 0.0), (5e-16, 0.0)),
         (UnaryOp::Cos, 1e4, (3e-7, 0.0), (5e-16, 0.0)),
         (UnaryOp::Tanh, 12.0, (2e-7, 0.0), (3e-16, 0.0)),
@@ -144,8 +215,14 @@ fn transcendentals_are_accurate_over_a_dense_grid() {
     let mut worst = Vec::new();
     for (op, range, tol32, tol64) in cases {
         let n = if op == UnaryOp::Erf { 501 } else { 2001 };
-        let xs: Vec<f64> = (0..n).map(|i| -range + 2.0 * range * i as f64 / (n - 1) as f64).collect();
-        let xs: Vec<f64> = if op == UnaryOp::Log { xs.iter().map(|x| x.abs() + 1e-3).collect() } else { xs };
+        let xs: Vec<f64> = (0..n)
+            .map(|i| -range + 2.0 * range * i as f64 / (n - 1) as f64)
+            .collect();
+        let xs: Vec<f64> = if op == UnaryOp::Log {
+            xs.iter().map(|x| x.abs() + 1e-3).collect()
+        } else {
+            xs
+        };
         for (d, (abs, rel)) in [(DType::F32, tol32), (DType::F64, tol64)] {
             let data = float_data(d, &xs);
             let exact = floats(&data);
@@ -170,8 +247,37 @@ fn transcendentals_are_accurate_over_a_dense_grid() {
 fn int_values(d: DType) -> Vec<Scalar> {
     let raw: Vec<i64> = match d {
         DType::U8 => vec![0, 1, 2, 3, 7, 100, 127, 128, 200, 254, 255],
-        DType::I32 => vec![0, 1, -1, 2, -2, 3, -3, 7, -7, 100, -100, i32::MAX as i64, i32::MIN as i64, 65536],
-        _ => vec![0, 1, -1, 2, -2, 3, -7, 100, -100, 5_000_000_000, i64::MAX, i64::MIN, i32::MIN as i64],
+        DType::I32 => vec![
+            0,
+            1,
+            -1,
+            2,
+            -2,
+            3,
+            -3,
+            7,
+            -7,
+            100,
+            -100,
+            i32::MAX as i64,
+            i32::MIN as i64,
+            65536,
+        ],
+        _ => vec![
+            0,
+            1,
+            -1,
+            2,
+            -2,
+            3,
+            -7,
+            100,
+            -100,
+            5_000_000_000,
+            i64::MAX,
+            i64::MIN,
+            i32::MIN as i64,
+        ],
     };
     raw.into_iter().map(|v| Scalar::from_i64(v, d)).collect()
 }
@@ -192,7 +298,11 @@ fn int_binary(op: BinaryOp, d: DType, a: i64, b: i64) -> Scalar {
                 wrap(0)
             } else {
                 let q = a128 / b128;
-                w(if a128 % b128 != 0 && ((a < 0) != (b < 0)) { q - 1 } else { q })
+                w(if a128 % b128 != 0 && ((a < 0) != (b < 0)) {
+                    q - 1
+                } else {
+                    q
+                })
             }
         }
         BinaryOp::Rem => {
@@ -200,7 +310,11 @@ fn int_binary(op: BinaryOp, d: DType, a: i64, b: i64) -> Scalar {
                 wrap(0)
             } else {
                 let r = a128 % b128;
-                w(if r != 0 && ((r < 0) != (b < 0)) { r + b128 } else { r })
+                w(if r != 0 && ((r < 0) != (b < 0)) {
+                    r + b128
+                } else {
+                    r
+                })
             }
         }
         BinaryOp::Pow => {
@@ -258,13 +372,22 @@ fn integer_binary_ops_match_references() {
     let Some(ctx) = ctx() else { return };
     for d in [DType::U8, DType::I32, DType::I64] {
         let vals = int_values(d);
-        let (xs, ys): (Vec<Scalar>, Vec<Scalar>) =
-            vals.iter().flat_map(|&x| vals.iter().map(move |&y| (x, y))).unzip();
-        let pow_exps: Vec<Scalar> = (0..xs.len()).map(|i| Scalar::from_i64(i as i64 % 9 - 2, d)).collect();
+        let (xs, ys): (Vec<Scalar>, Vec<Scalar>) = vals
+            .iter()
+            .flat_map(|&x| vals.iter().map(move |&y| (x, y)))
+            .unzip();
+        let pow_exps: Vec<Scalar> = (0..xs.len())
+            .map(|i| Scalar::from_i64(i as i64 % 9 - 2, d))
+            .collect();
         for op in ALL_BINARY {
             let ys = if op == BinaryOp::Pow { &pow_exps } else { &ys };
             let k = binary_kernel(op, d, xs.len() as u64);
-            let got = run(ctx, &k, &[Data::from_scalars(d, &xs), Data::from_scalars(d, ys)])[0].scalars();
+            let got = run(
+                ctx,
+                &k,
+                &[Data::from_scalars(d, &xs), Data::from_scalars(d, ys)],
+            )[0]
+            .scalars();
             for ((x, y), g) in xs.iter().zip(ys).zip(got) {
                 let want = int_binary(op, d, x.to_i64(), y.to_i64());
                 assert_eq!(g, want, "{op} {d}: {x} {y}");
@@ -274,7 +397,14 @@ fn integer_binary_ops_match_references() {
 }
 
 /// `+ - * / %` of `BinaryOp` on floats, in the precision of `T`.
-fn float_arith<T: std::ops::Add<Output = T> + std::ops::Sub<Output = T> + std::ops::Mul<Output = T> + std::ops::Div<Output = T> + Copy + Floor>(
+fn float_arith<
+    T: std::ops::Add<Output = T>
+        + std::ops::Sub<Output = T>
+        + std::ops::Mul<Output = T>
+        + std::ops::Div<Output = T>
+        + Copy
+        + Floor,
+>(
     op: BinaryOp,
     a: T,
     b: T,
@@ -319,8 +449,26 @@ fn max_min(x: f64, y: f64, max: bool) -> f64 {
 #[test]
 fn float_binary_ops_match_references() {
     let Some(ctx) = ctx() else { return };
-    let specials = [0.0, -0.0, 1.0, -1.0, 2.0, -2.0, 0.5, -3.0, 7.5, -7.5, 1e30, f64::INFINITY, f64::NEG_INFINITY, f64::NAN];
-    let (xs, ys): (Vec<f64>, Vec<f64>) = specials.iter().flat_map(|&x| specials.iter().map(move |&y| (x, y))).unzip();
+    let specials = [
+        0.0,
+        -0.0,
+        1.0,
+        -1.0,
+        2.0,
+        -2.0,
+        0.5,
+        -3.0,
+        7.5,
+        -7.5,
+        1e30,
+        f64::INFINITY,
+        f64::NEG_INFINITY,
+        f64::NAN,
+    ];
+    let (xs, ys): (Vec<f64>, Vec<f64>) = specials
+        .iter()
+        .flat_map(|&x| specials.iter().map(move |&y| (x, y)))
+        .unzip();
     for d in [DType::F32, DType::F64] {
         let (dx, dy) = (float_data(d, &xs), float_data(d, &ys));
         let (xs, ys) = (floats(&dx), floats(&dy));
@@ -342,7 +490,11 @@ fn float_binary_ops_match_references() {
                     continue;
                 }
                 let want = match op {
-                    BinaryOp::Add | BinaryOp::Sub | BinaryOp::Mul | BinaryOp::Div | BinaryOp::Rem => arith(*op),
+                    BinaryOp::Add
+                    | BinaryOp::Sub
+                    | BinaryOp::Mul
+                    | BinaryOp::Div
+                    | BinaryOp::Rem => arith(*op),
                     BinaryOp::Pow => fl(x.powf(y)),
                     BinaryOp::Max => fl(max_min(x, y, true)),
                     BinaryOp::Min => fl(max_min(x, y, false)),
@@ -368,10 +520,15 @@ fn float_binary_ops_match_references() {
                 };
                 // max(-0, +0) = +0, min(-0, +0) = -0.
                 let both_zero = matches!(op, BinaryOp::Max | BinaryOp::Min) && x == 0.0 && y == 0.0;
-                let ok = ok && (!both_zero || got.to_f64().is_sign_negative() == want.to_f64().is_sign_negative());
+                let ok = ok
+                    && (!both_zero
+                        || got.to_f64().is_sign_negative() == want.to_f64().is_sign_negative());
                 // pow(-0, odd negative) is -inf in C; the GPU gives +inf (documented gap).
                 let pow_neg_zero = *op == BinaryOp::Pow && x == 0.0 && x.is_sign_negative();
-                assert!(ok || pow_neg_zero, "{op} {d}: {x} {y}: got {got}, want {want}");
+                assert!(
+                    ok || pow_neg_zero,
+                    "{op} {d}: {x} {y}: got {got}, want {want}"
+                );
             }
         }
     }
@@ -380,10 +537,31 @@ fn float_binary_ops_match_references() {
 #[test]
 fn pow_of_negative_bases_and_fractional_exponents() {
     let Some(ctx) = ctx() else { return };
-    let xs = [-2.0, -2.0, -2.0, -0.5, 3.0, 10.0, 0.0, 0.0, -1.0, -1.0, 1.0, 2.0];
-    let ys = [3.0, 2.0, 0.5, -3.0, 0.5, -2.0, -1.0, 2.0, f64::INFINITY, 1e10, f64::NAN, 0.0];
+    let xs = [
+        -2.0, -2.0, -2.0, -0.5, 3.0, 10.0, 0.0, 0.0, -1.0, -1.0, 1.0, 2.0,
+    ];
+    let ys = [
+        3.0,
+        2.0,
+        0.5,
+        -3.0,
+        0.5,
+        -2.0,
+        -1.0,
+        2.0,
+        f64::INFINITY,
+        1e10,
+        f64::NAN,
+        0.0,
+    ];
     for d in [DType::F32, DType::F64] {
-        let out = floats(&run(ctx, &binary_kernel(BinaryOp::Pow, d, 12), &[float_data(d, &xs), float_data(d, &ys)])[0]);
+        let out = floats(
+            &run(
+                ctx,
+                &binary_kernel(BinaryOp::Pow, d, 12),
+                &[float_data(d, &xs), float_data(d, &ys)],
+            )[0],
+        );
         for ((x, y), g) in xs.iter().zip(&ys).zip(out) {
             assert!(close(g, x.powf(*y), 0.0, 2e-6), "pow {d} {x} {y}: {g}");
         }
@@ -393,9 +571,13 @@ fn pow_of_negative_bases_and_fractional_exponents() {
 #[test]
 fn bool_ops_and_int_unary_ops() {
     let Some(ctx) = ctx() else { return };
-    let (xs, ys) = (vec![false, false, true, true], vec![false, true, false, true]);
+    let (xs, ys) = (
+        vec![false, false, true, true],
+        vec![false, true, false, true],
+    );
     // Integer arithmetic on 0 and 1, cast back to bool.
-    let cases: [(BinaryOp, fn(bool, bool) -> bool); 15] = [
+    type Logic = fn(bool, bool) -> bool;
+    let cases: [(BinaryOp, Logic); 15] = [
         (BinaryOp::Add, |a, b| a | b),
         (BinaryOp::Sub, |a, b| a ^ b),
         (BinaryOp::Mul, |a, b| a & b),
@@ -413,20 +595,41 @@ fn bool_ops_and_int_unary_ops() {
         (BinaryOp::CmpLe, |a, b| !a | b),
     ];
     for (op, f) in cases {
-        let out = run(ctx, &binary_kernel(op, DType::Bool, 4), &[Data::Bool(xs.clone()), Data::Bool(ys.clone())]);
+        let out = run(
+            ctx,
+            &binary_kernel(op, DType::Bool, 4),
+            &[Data::Bool(xs.clone()), Data::Bool(ys.clone())],
+        );
         let want: Vec<bool> = xs.iter().zip(&ys).map(|(&a, &b)| f(a, b)).collect();
         assert_eq!(out[0], Data::Bool(want), "{op}");
     }
-    let out = run(ctx, &unary_kernel(UnaryOp::Not, DType::Bool, 4), &[Data::Bool(ys.clone())]);
+    let out = run(
+        ctx,
+        &unary_kernel(UnaryOp::Not, DType::Bool, 4),
+        &[Data::Bool(ys.clone())],
+    );
     assert_eq!(out[0], Data::Bool(vec![true, false, true, false]));
     for op in [UnaryOp::Neg, UnaryOp::Abs, UnaryOp::Sign] {
-        let out = run(ctx, &unary_kernel(op, DType::Bool, 4), &[Data::Bool(ys.clone())]);
-        assert_eq!(out[0], Data::Bool(ys.clone()), "{op} leaves a bool unchanged");
+        let out = run(
+            ctx,
+            &unary_kernel(op, DType::Bool, 4),
+            &[Data::Bool(ys.clone())],
+        );
+        assert_eq!(
+            out[0],
+            Data::Bool(ys.clone()),
+            "{op} leaves a bool unchanged"
+        );
     }
     for d in [DType::U8, DType::I32, DType::I64] {
         let vals = int_values(d);
         for op in [UnaryOp::Neg, UnaryOp::Abs, UnaryOp::Sign] {
-            let out = run(ctx, &unary_kernel(op, d, vals.len() as u64), &[Data::from_scalars(d, &vals)])[0].scalars();
+            let out = run(
+                ctx,
+                &unary_kernel(op, d, vals.len() as u64),
+                &[Data::from_scalars(d, &vals)],
+            )[0]
+            .scalars();
             for (x, g) in vals.iter().zip(out) {
                 let v = x.to_i64();
                 let want = match op {
@@ -434,8 +637,16 @@ fn bool_ops_and_int_unary_ops() {
                     UnaryOp::Abs => Scalar::from_i64(v.wrapping_abs(), d),
                     _ => Scalar::from_i64(v.signum(), d),
                 };
-                let want = if d == DType::U8 && op == UnaryOp::Sign { Scalar::U8((v != 0) as u8) } else { want };
-                let want = if d == DType::U8 && op == UnaryOp::Abs { *x } else { want };
+                let want = if d == DType::U8 && op == UnaryOp::Sign {
+                    Scalar::U8((v != 0) as u8)
+                } else {
+                    want
+                };
+                let want = if d == DType::U8 && op == UnaryOp::Abs {
+                    *x
+                } else {
+                    want
+                };
                 assert_eq!(g, want, "{op} {d} of {x}");
             }
         }
@@ -474,20 +685,44 @@ fn cast_reference(x: Scalar, to: DType) -> Scalar {
 fn every_cast_matches_the_reference() {
     let Some(ctx) = ctx() else { return };
     let floats = [
-        0.0, -0.0, 0.7, -0.7, 1.5, -2.5, 255.9, 256.0, 300.0, -1.0, 3e9, -3e9, 1e19, -1e19, 16777217.0, 1e40, f64::NAN,
-        f64::INFINITY, f64::NEG_INFINITY,
+        0.0,
+        -0.0,
+        0.7,
+        -0.7,
+        1.5,
+        -2.5,
+        255.9,
+        256.0,
+        300.0,
+        -1.0,
+        3e9,
+        -3e9,
+        1e19,
+        -1e19,
+        16777217.0,
+        1e40,
+        f64::NAN,
+        f64::INFINITY,
+        f64::NEG_INFINITY,
     ];
     let source = |d: DType| -> Vec<Scalar> {
         match d {
             DType::Bool => vec![Scalar::Bool(false), Scalar::Bool(true)],
             DType::F32 | DType::F64 => floats.iter().map(|&v| Scalar::from_f64(v, d)).collect(),
-            _ => int_values(d).into_iter().chain([Scalar::from_i64(16777217, d), Scalar::from_i64(-300, d)]).collect(),
+            _ => int_values(d)
+                .into_iter()
+                .chain([Scalar::from_i64(16777217, d), Scalar::from_i64(-300, d)])
+                .collect(),
         }
     };
     for from in DType::ALL {
         let xs = source(from);
         for to in DType::ALL {
-            let out = run(ctx, &cast_kernel(from, to, xs.len() as u64), &[Data::from_scalars(from, &xs)]);
+            let out = run(
+                ctx,
+                &cast_kernel(from, to, xs.len() as u64),
+                &[Data::from_scalars(from, &xs)],
+            );
             for (x, g) in xs.iter().zip(out[0].scalars()) {
                 let want = cast_reference(*x, to);
                 let (gv, wv) = (g.to_f64(), want.to_f64());

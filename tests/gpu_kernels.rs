@@ -21,11 +21,22 @@ fn affine_i32(n: u64) -> Kernel {
     let ax = b.binary(BinaryOp::Mul, x, three);
     let fi = b.expr(Expr::IndexCast(i, DType::I32));
     let y = b.binary(BinaryOp::Add, ax, fi);
-    b.finish("affine", n, vec![Stmt::Store { buf: out, index: i, value: y }])
+    b.finish(
+        "affine",
+        n,
+        vec![Stmt::Store {
+            buf: out,
+            index: i,
+            value: y,
+        }],
+    )
 }
 
 fn affine_reference(a: &[i32]) -> Vec<i32> {
-    a.iter().enumerate().map(|(i, &x)| x.wrapping_mul(3).wrapping_add(i as i32)).collect()
+    a.iter()
+        .enumerate()
+        .map(|(i, &x)| x.wrapping_mul(3).wrapping_add(i as i32))
+        .collect()
 }
 
 #[test]
@@ -33,7 +44,9 @@ fn odd_and_huge_sizes() {
     let Some(ctx) = ctx() else { return };
     // 70,000 × 256 needs 70,000 workgroups of 256: past the 65,535 per-dimension limit.
     for n in [1u64, 7, 255, 256, 257, 4097, 70_000 * 256] {
-        let a: Vec<i32> = (0..n as i32).map(|i| (i.wrapping_mul(7919)) % 1000 - 500).collect();
+        let a: Vec<i32> = (0..n as i32)
+            .map(|i| (i.wrapping_mul(7919)) % 1000 - 500)
+            .collect();
         let out = run(ctx, &affine_i32(n), &[Data::I32(a.clone())]);
         assert!(out[0] == Data::I32(affine_reference(&a)), "n = {n}");
     }
@@ -46,12 +59,18 @@ fn split_launches_cover_every_iteration_once() {
     let k = affine_i32(n);
     let program = wgsl::compile(&k, &ctx.caps()).unwrap();
     let a: Vec<i32> = (0..n as i32).collect();
-    let input = ctx.upload(DType::I32, &Data::I32(a.clone()).bytes()).unwrap();
+    let input = ctx
+        .upload(DType::I32, &Data::I32(a.clone()).bytes())
+        .unwrap();
     for max_dim in [1, 2, 3, 5, 17] {
         let out = ctx.create_buffer(DType::I32, n).unwrap();
         ctx.run_split(&program, &[&input, &out], max_dim).unwrap();
         let got = Data::from_bytes(DType::I32, &ctx.download(&out).unwrap());
-        assert_eq!(got, Data::I32(affine_reference(&a)), "at most {max_dim} workgroups per dimension");
+        assert_eq!(
+            got,
+            Data::I32(affine_reference(&a)),
+            "at most {max_dim} workgroups per dimension"
+        );
     }
 }
 
@@ -90,20 +109,44 @@ fn reduce_kernel(op: ReduceOp, d: DType, rows: u64, cols: u64, axis: Axis) -> Ke
     let total = b.expr(Expr::Acc(acc));
     let body = vec![
         Stmt::DefAcc { acc, op, dtype: d },
-        Stmt::Loop { var: j, extent: inner, body: vec![Stmt::Accumulate { acc, value: x }] },
-        Stmt::Store { buf: out, index: p, value: total },
+        Stmt::Loop {
+            var: j,
+            extent: inner,
+            body: vec![Stmt::Accumulate { acc, value: x }],
+        },
+        Stmt::Store {
+            buf: out,
+            index: p,
+            value: total,
+        },
     ];
     b.finish(format!("reduce_{op}_{axis:?}"), extent, body)
 }
 
 fn reduce_reference(op: ReduceOp, a: &[f64], rows: usize, cols: usize, axis: Axis) -> Vec<f64> {
     let groups: Vec<Vec<f64>> = match axis {
-        Axis::Inner => (0..rows).map(|r| a[r * cols..(r + 1) * cols].to_vec()).collect(),
-        Axis::Column => (0..cols).map(|c| (0..rows).map(|r| a[r * cols + c]).collect()).collect(),
+        Axis::Inner => (0..rows)
+            .map(|r| a[r * cols..(r + 1) * cols].to_vec())
+            .collect(),
+        Axis::Column => (0..cols)
+            .map(|c| (0..rows).map(|r| a[r * cols + c]).collect())
+            .collect(),
         Axis::Full => vec![a.to_vec()],
     };
-    let nan_max = |x: f64, y: f64| if x.is_nan() || y.is_nan() { f64::NAN } else { x.max(y) };
-    let nan_min = |x: f64, y: f64| if x.is_nan() || y.is_nan() { f64::NAN } else { x.min(y) };
+    let nan_max = |x: f64, y: f64| {
+        if x.is_nan() || y.is_nan() {
+            f64::NAN
+        } else {
+            x.max(y)
+        }
+    };
+    let nan_min = |x: f64, y: f64| {
+        if x.is_nan() || y.is_nan() {
+            f64::NAN
+        } else {
+            x.min(y)
+        }
+    };
     groups
         .iter()
         .map(|g| match op {
@@ -119,7 +162,9 @@ fn reduce_reference(op: ReduceOp, a: &[f64], rows: usize, cols: usize, axis: Axi
 fn reductions_inner_column_and_full() {
     let Some(ctx) = ctx() else { return };
     let (rows, cols) = (37usize, 129usize);
-    let mut a: Vec<f64> = (0..rows * cols).map(|i| ((i * 7919) % 1013) as f64 / 1013.0 * 2.0 - 0.9).collect();
+    let mut a: Vec<f64> = (0..rows * cols)
+        .map(|i| ((i * 7919) % 1013) as f64 / 1013.0 * 2.0 - 0.9)
+        .collect();
     a[5 * cols + 17] = f64::NAN; // row 5, column 17: max/min must propagate it
     for axis in [Axis::Inner, Axis::Column, Axis::Full] {
         for op in [ReduceOp::Sum, ReduceOp::Prod, ReduceOp::Max, ReduceOp::Min] {
@@ -131,34 +176,70 @@ fn reductions_inner_column_and_full() {
                 };
                 let exact: Vec<f64> = data.scalars().iter().map(|s| s.to_f64()).collect();
                 let want = reduce_reference(op, &exact, rows, cols, axis);
-                let got = run(ctx, &reduce_kernel(op, d, rows as u64, cols as u64, axis), &[data])[0].scalars();
+                let got = run(
+                    ctx,
+                    &reduce_kernel(op, d, rows as u64, cols as u64, axis),
+                    &[data],
+                )[0]
+                .scalars();
                 let rel = if d == DType::F32 { 2e-5 } else { 1e-12 };
                 for (g, w) in got.iter().zip(&want) {
                     // Products of thousands of factors below 1 underflow: compare them absolutely.
-                    assert!(close(g.to_f64(), *w, 1e-30, rel), "{op} {d} {axis:?}: got {g}, want {w}");
+                    assert!(
+                        close(g.to_f64(), *w, 1e-30, rel),
+                        "{op} {d} {axis:?}: got {g}, want {w}"
+                    );
                 }
             }
         }
     }
     // Integers: exact, wrapping.
-    let ints: Vec<i32> = (0..(rows * cols) as i32).map(|i| i.wrapping_mul(1_000_003)).collect();
+    let ints: Vec<i32> = (0..(rows * cols) as i32)
+        .map(|i| i.wrapping_mul(1_000_003))
+        .collect();
     let as_f: Vec<f64> = ints.iter().map(|&x| x as f64).collect();
     for axis in [Axis::Inner, Axis::Column, Axis::Full] {
-        let got = run(ctx, &reduce_kernel(ReduceOp::Sum, DType::I32, rows as u64, cols as u64, axis), &[Data::I32(ints.clone())]);
-        let want: Vec<i32> = reduce_reference(ReduceOp::Sum, &as_f, rows, cols, axis).iter().map(|&s| s as i64 as i32).collect();
+        let got = run(
+            ctx,
+            &reduce_kernel(ReduceOp::Sum, DType::I32, rows as u64, cols as u64, axis),
+            &[Data::I32(ints.clone())],
+        );
+        let want: Vec<i32> = reduce_reference(ReduceOp::Sum, &as_f, rows, cols, axis)
+            .iter()
+            .map(|&s| s as i64 as i32)
+            .collect();
         assert_eq!(got[0], Data::I32(want), "{axis:?}");
-        let got = run(ctx, &reduce_kernel(ReduceOp::Max, DType::I32, rows as u64, cols as u64, axis), &[Data::I32(ints.clone())]);
-        let want: Vec<i32> = reduce_reference(ReduceOp::Max, &as_f, rows, cols, axis).iter().map(|&s| s as i32).collect();
+        let got = run(
+            ctx,
+            &reduce_kernel(ReduceOp::Max, DType::I32, rows as u64, cols as u64, axis),
+            &[Data::I32(ints.clone())],
+        );
+        let want: Vec<i32> = reduce_reference(ReduceOp::Max, &as_f, rows, cols, axis)
+            .iter()
+            .map(|&s| s as i32)
+            .collect();
         assert_eq!(got[0], Data::I32(want), "{axis:?}");
     }
     // bool any/all and u8 sums (wrapping).
     let bools: Vec<bool> = (0..12).map(|i| i % 5 == 0).collect();
-    let any = run(ctx, &reduce_kernel(ReduceOp::Max, DType::Bool, 3, 4, Axis::Inner), &[Data::Bool(bools.clone())]);
+    let any = run(
+        ctx,
+        &reduce_kernel(ReduceOp::Max, DType::Bool, 3, 4, Axis::Inner),
+        &[Data::Bool(bools.clone())],
+    );
     assert_eq!(any[0], Data::Bool(vec![true, true, true]));
-    let all = run(ctx, &reduce_kernel(ReduceOp::Min, DType::Bool, 3, 4, Axis::Inner), &[Data::Bool(bools)]);
+    let all = run(
+        ctx,
+        &reduce_kernel(ReduceOp::Min, DType::Bool, 3, 4, Axis::Inner),
+        &[Data::Bool(bools)],
+    );
     assert_eq!(all[0], Data::Bool(vec![false, false, false]));
     let bytes: Vec<u8> = (0..=255).collect();
-    let sum = run(ctx, &reduce_kernel(ReduceOp::Sum, DType::U8, 2, 128, Axis::Inner), &[Data::U8(bytes)]);
+    let sum = run(
+        ctx,
+        &reduce_kernel(ReduceOp::Sum, DType::U8, 2, 128, Axis::Inner),
+        &[Data::U8(bytes)],
+    );
     let want = |r: u32| ((r * 128..(r + 1) * 128).sum::<u32>() % 256) as u8;
     assert_eq!(sum[0], Data::U8(vec![want(0), want(1)]));
 }
@@ -188,11 +269,35 @@ fn softmax_kernel(rows: u64, cols: u64) -> Kernel {
     let e3 = b.unary(UnaryOp::Exp, d3);
     let y = b.binary(BinaryOp::Div, e3, sv);
     let body = vec![
-        Stmt::DefAcc { acc: m, op: ReduceOp::Max, dtype: DType::F32 },
-        Stmt::Loop { var: j1, extent: cols, body: vec![Stmt::Accumulate { acc: m, value: x1 }] },
-        Stmt::DefAcc { acc: s, op: ReduceOp::Sum, dtype: DType::F32 },
-        Stmt::Loop { var: j2, extent: cols, body: vec![Stmt::Accumulate { acc: s, value: e2 }] },
-        Stmt::Loop { var: j3, extent: cols, body: vec![Stmt::Store { buf: out, index: idx3, value: y }] },
+        Stmt::DefAcc {
+            acc: m,
+            op: ReduceOp::Max,
+            dtype: DType::F32,
+        },
+        Stmt::Loop {
+            var: j1,
+            extent: cols,
+            body: vec![Stmt::Accumulate { acc: m, value: x1 }],
+        },
+        Stmt::DefAcc {
+            acc: s,
+            op: ReduceOp::Sum,
+            dtype: DType::F32,
+        },
+        Stmt::Loop {
+            var: j2,
+            extent: cols,
+            body: vec![Stmt::Accumulate { acc: s, value: e2 }],
+        },
+        Stmt::Loop {
+            var: j3,
+            extent: cols,
+            body: vec![Stmt::Store {
+                buf: out,
+                index: idx3,
+                value: y,
+            }],
+        },
     ];
     b.finish("softmax", rows, body)
 }
@@ -201,10 +306,19 @@ fn softmax_kernel(rows: u64, cols: u64) -> Kernel {
 fn row_softmax() {
     let Some(ctx) = ctx() else { return };
     let (rows, cols) = (9usize, 100usize);
-    let x: Vec<f32> = (0..rows * cols).map(|i| ((i * 37) % 101) as f32 * 0.37 - 15.0 + (i / cols) as f32 * 20.0).collect();
-    let got = run(ctx, &softmax_kernel(rows as u64, cols as u64), &[Data::F32(x.clone())]);
+    let x: Vec<f32> = (0..rows * cols)
+        .map(|i| ((i * 37) % 101) as f32 * 0.37 - 15.0 + (i / cols) as f32 * 20.0)
+        .collect();
+    let got = run(
+        ctx,
+        &softmax_kernel(rows as u64, cols as u64),
+        &[Data::F32(x.clone())],
+    );
     for r in 0..rows {
-        let row: Vec<f64> = x[r * cols..(r + 1) * cols].iter().map(|&v| v as f64).collect();
+        let row: Vec<f64> = x[r * cols..(r + 1) * cols]
+            .iter()
+            .map(|&v| v as f64)
+            .collect();
         let m = row.iter().copied().fold(f64::NEG_INFINITY, f64::max);
         let z: f64 = row.iter().map(|v| (v - m).exp()).sum();
         for (c, v) in row.iter().enumerate() {
@@ -224,21 +338,60 @@ fn pad_kernel(d: DType, n: u64) -> Kernel {
     let i = b.var(Kernel::PARALLEL);
     let minus2 = b.index(-2);
     let src = b.iadd(i, minus2);
-    let mask = b.expr(Expr::InRange { index: i, lo: 2, hi: n as i64 + 2 });
-    let v = b.expr(Expr::Load { buf: a, index: src, mask: Some(mask) });
-    b.finish(format!("pad_{d}"), n + 4, vec![Stmt::Store { buf: out, index: i, value: v }])
+    let mask = b.expr(Expr::InRange {
+        index: i,
+        lo: 2,
+        hi: n as i64 + 2,
+    });
+    let v = b.expr(Expr::Load {
+        buf: a,
+        index: src,
+        mask: Some(mask),
+    });
+    b.finish(
+        format!("pad_{d}"),
+        n + 4,
+        vec![Stmt::Store {
+            buf: out,
+            index: i,
+            value: v,
+        }],
+    )
 }
 
 #[test]
 fn masked_loads_read_nothing_outside() {
     let Some(ctx) = ctx() else { return };
     let n = 5;
-    let got = run(ctx, &pad_kernel(DType::F32, n), &[Data::F32(vec![1.0, 2.0, 3.0, 4.0, 5.0])]);
-    assert_eq!(got[0], Data::F32(vec![0.0, 0.0, 1.0, 2.0, 3.0, 4.0, 5.0, 0.0, 0.0]));
-    let got = run(ctx, &pad_kernel(DType::I64, n), &[Data::I64(vec![-1, i64::MAX, 3, i64::MIN, 5])]);
-    assert_eq!(got[0], Data::I64(vec![0, 0, -1, i64::MAX, 3, i64::MIN, 5, 0, 0]));
-    let got = run(ctx, &pad_kernel(DType::Bool, n), &[Data::Bool(vec![true, false, true, true, false])]);
-    assert_eq!(got[0], Data::Bool(vec![false, false, true, false, true, true, false, false, false]));
+    let got = run(
+        ctx,
+        &pad_kernel(DType::F32, n),
+        &[Data::F32(vec![1.0, 2.0, 3.0, 4.0, 5.0])],
+    );
+    assert_eq!(
+        got[0],
+        Data::F32(vec![0.0, 0.0, 1.0, 2.0, 3.0, 4.0, 5.0, 0.0, 0.0])
+    );
+    let got = run(
+        ctx,
+        &pad_kernel(DType::I64, n),
+        &[Data::I64(vec![-1, i64::MAX, 3, i64::MIN, 5])],
+    );
+    assert_eq!(
+        got[0],
+        Data::I64(vec![0, 0, -1, i64::MAX, 3, i64::MIN, 5, 0, 0])
+    );
+    let got = run(
+        ctx,
+        &pad_kernel(DType::Bool, n),
+        &[Data::Bool(vec![true, false, true, true, false])],
+    );
+    assert_eq!(
+        got[0],
+        Data::Bool(vec![
+            false, false, true, false, true, true, false, false, false
+        ])
+    );
 }
 
 /// `out[i] = table[checked idx[i]]`, with `flag` the error buffer.
@@ -250,9 +403,24 @@ fn gather_kernel(index_dtype: DType, table_len: u64, n: u64) -> (Kernel, BufId) 
     let flag = b.param(DType::I32, 1, Access::Write);
     let i = b.var(Kernel::PARALLEL);
     let raw = b.load(idx, i);
-    let at: ExprId = b.expr(Expr::CheckedIndex { value: raw, len: table_len, flag });
+    let at: ExprId = b.expr(Expr::CheckedIndex {
+        value: raw,
+        len: table_len,
+        flag,
+    });
     let v = b.load(table, at);
-    (b.finish(format!("gather_{index_dtype}"), n, vec![Stmt::Store { buf: out, index: i, value: v }]), flag)
+    (
+        b.finish(
+            format!("gather_{index_dtype}"),
+            n,
+            vec![Stmt::Store {
+                buf: out,
+                index: i,
+                value: v,
+            }],
+        ),
+        flag,
+    )
 }
 
 #[test]
@@ -271,20 +439,35 @@ fn checked_indices_report_out_of_range() {
             }
             let idx = Data::from_scalars(d, &[0, 1, bad, 2, 3, 4].map(|v| Scalar::from_i64(v, d)));
             let err = try_run(ctx, &k, &[table.clone(), idx]).unwrap_err();
-            assert_eq!(err, GpuError::IndexOutOfRange { kernel: k.name.clone(), flag: flag.0 }, "{d} {bad}");
+            assert_eq!(
+                err,
+                GpuError::IndexOutOfRange {
+                    kernel: k.name.clone(),
+                    flag: flag.0
+                },
+                "{d} {bad}"
+            );
         }
     }
     // The runtime zeroes the flag before each launch: a good run after a bad one on the same buffers is Ok.
     let (k, _) = gather_kernel(DType::I32, 10, 2);
     let program = wgsl::compile(&k, &ctx.caps()).unwrap();
     let t = ctx.upload(DType::F32, &table.bytes()).unwrap();
-    let idx = ctx.upload(DType::I32, &Data::I32(vec![1, 99]).bytes()).unwrap();
+    let idx = ctx
+        .upload(DType::I32, &Data::I32(vec![1, 99]).bytes())
+        .unwrap();
     let out = ctx.create_buffer(DType::F32, 2).unwrap();
     let flag = ctx.create_buffer(DType::I32, 1).unwrap();
-    assert!(matches!(ctx.run(&program, &[&t, &idx, &out, &flag]), Err(GpuError::IndexOutOfRange { .. })));
+    assert!(matches!(
+        ctx.run(&program, &[&t, &idx, &out, &flag]),
+        Err(GpuError::IndexOutOfRange { .. })
+    ));
     ctx.write(&idx, &Data::I32(vec![1, 2]).bytes()).unwrap();
     ctx.run(&program, &[&t, &idx, &out, &flag]).unwrap();
-    assert_eq!(Data::from_bytes(DType::F32, &ctx.download(&out).unwrap()), Data::F32(vec![1.5, 3.0]));
+    assert_eq!(
+        Data::from_bytes(DType::F32, &ctx.download(&out).unwrap()),
+        Data::F32(vec![1.5, 3.0])
+    );
 }
 
 /// An accumulator read, updated again, and read again; and a nested reduction whose inner accumulator
@@ -296,7 +479,10 @@ fn accumulator_scoping_and_hoisting() {
     let mut b = KernelBuilder::new();
     let a = b.param(DType::F32, n * jn * kn, Access::Read);
     let w = b.param(DType::F32, jn, Access::Read);
-    let (out0, out1) = (b.param(DType::F32, n, Access::Write), b.param(DType::F32, n, Access::Write));
+    let (out0, out1) = (
+        b.param(DType::F32, n, Access::Write),
+        b.param(DType::F32, n, Access::Write),
+    );
     let i = b.var(Kernel::PARALLEL);
     let (j, k, j2) = (b.new_var(), b.new_var(), b.new_var());
     let (outer, inner) = (b.new_acc(), b.new_acc());
@@ -314,29 +500,68 @@ fn accumulator_scoping_and_hoisting() {
     let twice = b.binary(BinaryOp::Mul, outer_v, two);
     let wj2 = b.load(w, j2v);
     let body = vec![
-        Stmt::DefAcc { acc: outer, op: ReduceOp::Sum, dtype: DType::F32 },
+        Stmt::DefAcc {
+            acc: outer,
+            op: ReduceOp::Sum,
+            dtype: DType::F32,
+        },
         Stmt::Loop {
             var: j,
             extent: jn,
             body: vec![
-                Stmt::DefAcc { acc: inner, op: ReduceOp::Sum, dtype: DType::F32 },
-                Stmt::Loop { var: k, extent: kn, body: vec![Stmt::Accumulate { acc: inner, value: x }] },
-                Stmt::Accumulate { acc: outer, value: weighted },
+                Stmt::DefAcc {
+                    acc: inner,
+                    op: ReduceOp::Sum,
+                    dtype: DType::F32,
+                },
+                Stmt::Loop {
+                    var: k,
+                    extent: kn,
+                    body: vec![Stmt::Accumulate {
+                        acc: inner,
+                        value: x,
+                    }],
+                },
+                Stmt::Accumulate {
+                    acc: outer,
+                    value: weighted,
+                },
             ],
         },
-        Stmt::Store { buf: out0, index: i, value: twice },
-        Stmt::Loop { var: j2, extent: jn, body: vec![Stmt::Accumulate { acc: outer, value: wj2 }] },
-        Stmt::Store { buf: out1, index: i, value: twice },
+        Stmt::Store {
+            buf: out0,
+            index: i,
+            value: twice,
+        },
+        Stmt::Loop {
+            var: j2,
+            extent: jn,
+            body: vec![Stmt::Accumulate {
+                acc: outer,
+                value: wj2,
+            }],
+        },
+        Stmt::Store {
+            buf: out1,
+            index: i,
+            value: twice,
+        },
     ];
     let kernel = b.finish("scoping", n, body);
     let av: Vec<f32> = (0..n * jn * kn).map(|v| v as f32).collect();
     let wv = vec![1.0f32, 10.0, 100.0];
-    let got = run(ctx, &kernel, &[Data::F32(av.clone()), Data::F32(wv.clone())]);
+    let got = run(
+        ctx,
+        &kernel,
+        &[Data::F32(av.clone()), Data::F32(wv.clone())],
+    );
     let (mut want0, mut want1) = (vec![], vec![]);
     for i in 0..n as usize {
         let mut outer = 0.0f32;
         for j in 0..jn as usize {
-            let inner: f32 = (0..kn as usize).map(|k| av[(i * jn as usize + j) * kn as usize + k]).sum();
+            let inner: f32 = (0..kn as usize)
+                .map(|k| av[(i * jn as usize + j) * kn as usize + k])
+                .sum();
             outer += inner * wv[j];
         }
         want0.push(outer * 2.0);
@@ -364,24 +589,50 @@ fn u8_and_bool_round_trip_through_u32_words() {
 fn runtime_errors_are_values() {
     let Some(ctx) = ctx() else { return };
     assert!(gpu::gpu_available());
-    assert!(matches!(gpu::context(999), Err(GpuError::NoSuchDevice { index: 999, .. })));
+    assert!(matches!(
+        gpu::context(999),
+        Err(GpuError::NoSuchDevice { index: 999, .. })
+    ));
     let limit = ctx.max_binding_bytes();
     let err = ctx.create_buffer(DType::F32, limit / 4 + 1).unwrap_err();
-    assert_eq!(err, GpuError::TooLarge { bytes: (limit / 4 + 1) * 4, limit });
+    assert_eq!(
+        err,
+        GpuError::TooLarge {
+            bytes: (limit / 4 + 1) * 4,
+            limit
+        }
+    );
     let k = affine_i32(8);
     let program = wgsl::compile(&k, &ctx.caps()).unwrap();
     let a = ctx.create_buffer(DType::I32, 8).unwrap();
     let f = ctx.create_buffer(DType::F32, 8).unwrap();
-    assert!(matches!(ctx.run(&program, &[&a]), Err(GpuError::Mismatch { .. })));
-    assert!(matches!(ctx.run(&program, &[&a, &f]), Err(GpuError::Mismatch { .. })));
-    assert!(matches!(ctx.run(&program, &[&a, &a]), Err(GpuError::Mismatch { .. })));
+    assert!(matches!(
+        ctx.run(&program, &[&a]),
+        Err(GpuError::Mismatch { .. })
+    ));
+    assert!(matches!(
+        ctx.run(&program, &[&a, &f]),
+        Err(GpuError::Mismatch { .. })
+    ));
+    assert!(matches!(
+        ctx.run(&program, &[&a, &a]),
+        Err(GpuError::Mismatch { .. })
+    ));
     let short = ctx.create_buffer(DType::I32, 7).unwrap();
-    assert!(matches!(ctx.run(&program, &[&a, &short]), Err(GpuError::Mismatch { .. })));
-    assert!(matches!(ctx.upload(DType::I32, &[1, 2, 3]), Err(GpuError::Mismatch { .. })));
+    assert!(matches!(
+        ctx.run(&program, &[&a, &short]),
+        Err(GpuError::Mismatch { .. })
+    ));
+    assert!(matches!(
+        ctx.upload(DType::I32, &[1, 2, 3]),
+        Err(GpuError::Mismatch { .. })
+    ));
     // More buffers than one kernel may bind.
     let many = 40;
     let mut b = KernelBuilder::new();
-    let ins: Vec<BufId> = (0..many).map(|_| b.param(DType::F32, 4, Access::Read)).collect();
+    let ins: Vec<BufId> = (0..many)
+        .map(|_| b.param(DType::F32, 4, Access::Read))
+        .collect();
     let out = b.param(DType::F32, 4, Access::Write);
     let i = b.var(Kernel::PARALLEL);
     let mut sum = b.load(ins[0], i);
@@ -389,7 +640,15 @@ fn runtime_errors_are_values() {
         let x = b.load(p, i);
         sum = b.binary(BinaryOp::Add, sum, x);
     }
-    let k = b.finish("wide", 4, vec![Stmt::Store { buf: out, index: i, value: sum }]);
+    let k = b.finish(
+        "wide",
+        4,
+        vec![Stmt::Store {
+            buf: out,
+            index: i,
+            value: sum,
+        }],
+    );
     let inputs = vec![Data::F32(vec![1.0; 4]); many];
     match try_run(ctx, &k, &inputs) {
         Err(GpuError::Unsupported(msg)) => assert!(msg.contains("41 buffers"), "{msg}"),

@@ -51,7 +51,15 @@ fn unary_kernel(op: UnaryOp, d: DType, n: u64) -> Kernel {
     let i = b.var(Kernel::PARALLEL);
     let x = b.load(a, i);
     let y = b.unary(op, x);
-    b.finish(format!("{op}_{d}"), n, vec![Stmt::Store { buf: out, index: i, value: y }])
+    b.finish(
+        format!("{op}_{d}"),
+        n,
+        vec![Stmt::Store {
+            buf: out,
+            index: i,
+            value: y,
+        }],
+    )
 }
 
 /// `out[i] = op(a[i], b[i])`.
@@ -62,7 +70,15 @@ fn binary_kernel(op: BinaryOp, d: DType, n: u64) -> Kernel {
     let i = b.var(Kernel::PARALLEL);
     let (x, y) = (b.load(pa, i), b.load(pb, i));
     let z = b.binary(op, x, y);
-    b.finish(format!("{op}_{d}"), n, vec![Stmt::Store { buf: out, index: i, value: z }])
+    b.finish(
+        format!("{op}_{d}"),
+        n,
+        vec![Stmt::Store {
+            buf: out,
+            index: i,
+            value: z,
+        }],
+    )
 }
 
 /// `out[i] = a[i] as to`.
@@ -73,7 +89,15 @@ fn cast_kernel(from: DType, to: DType, n: u64) -> Kernel {
     let i = b.var(Kernel::PARALLEL);
     let x = b.load(a, i);
     let y = b.expr(Expr::Cast(x, to));
-    b.finish(format!("cast_{from}_{to}"), n, vec![Stmt::Store { buf: out, index: i, value: y }])
+    b.finish(
+        format!("cast_{from}_{to}"),
+        n,
+        vec![Stmt::Store {
+            buf: out,
+            index: i,
+            value: y,
+        }],
+    )
 }
 
 /// `out[r] = reduce_c a[r, c]` over a `rows × cols` matrix.
@@ -90,8 +114,16 @@ fn reduce_rows(op: ReduceOp, d: DType, rows: u64, cols: u64) -> Kernel {
     let total = b.expr(Expr::Acc(acc));
     let body = vec![
         Stmt::DefAcc { acc, op, dtype: d },
-        Stmt::Loop { var: c, extent: cols, body: vec![Stmt::Accumulate { acc, value: x }] },
-        Stmt::Store { buf: out, index: r, value: total },
+        Stmt::Loop {
+            var: c,
+            extent: cols,
+            body: vec![Stmt::Accumulate { acc, value: x }],
+        },
+        Stmt::Store {
+            buf: out,
+            index: r,
+            value: total,
+        },
     ];
     b.finish(format!("reduce_{op}_{d}"), rows, body)
 }
@@ -118,7 +150,10 @@ fn every_unary_op_and_dtype_validates() {
             n += 1;
         }
     }
-    assert_eq!(n, 43, "30 float ops, neg/abs/sign of 3 integer dtypes and bool, not of bool");
+    assert_eq!(
+        n, 43,
+        "30 float ops, neg/abs/sign of 3 integer dtypes and bool, not of bool"
+    );
 }
 
 #[test]
@@ -138,7 +173,8 @@ fn every_binary_op_and_dtype_validates() {
 fn every_cast_validates() {
     for from in DType::ALL {
         for to in DType::ALL {
-            check(&cast_kernel(from, to, 3), &Caps::ALL).unwrap_or_else(|e| panic!("{from} -> {to}: {e}"));
+            check(&cast_kernel(from, to, 3), &Caps::ALL)
+                .unwrap_or_else(|e| panic!("{from} -> {to}: {e}"));
         }
     }
 }
@@ -147,7 +183,8 @@ fn every_cast_validates() {
 fn every_reduction_validates() {
     for op in [ReduceOp::Sum, ReduceOp::Prod, ReduceOp::Max, ReduceOp::Min] {
         for d in DType::ALL {
-            check(&reduce_rows(op, d, 3, 5), &Caps::ALL).unwrap_or_else(|e| panic!("{op} {d}: {e}"));
+            check(&reduce_rows(op, d, 3, 5), &Caps::ALL)
+                .unwrap_or_else(|e| panic!("{op} {d}: {e}"));
         }
     }
 }
@@ -179,8 +216,20 @@ fn constants_of_every_dtype_validate() {
         let i = b.var(Kernel::PARALLEL);
         let c = b.constant(s);
         // An operation on constants alone: naga must not fold it at compile time.
-        let v = if d.is_bool() { c } else { b.binary(BinaryOp::Add, c, c) };
-        let k = b.finish("consts", 4, vec![Stmt::Store { buf: out, index: i, value: v }]);
+        let v = if d.is_bool() {
+            c
+        } else {
+            b.binary(BinaryOp::Add, c, c)
+        };
+        let k = b.finish(
+            "consts",
+            4,
+            vec![Stmt::Store {
+                buf: out,
+                index: i,
+                value: v,
+            }],
+        );
         check(&k, &Caps::ALL).unwrap_or_else(|e| panic!("{s}: {e}"));
     }
 }
@@ -190,41 +239,83 @@ fn missing_caps_are_unsupported_and_name_the_dtype() {
     let none = Caps::default();
     for d in [DType::F64, DType::I64] {
         let r = check(&binary_kernel(BinaryOp::Add, d, 4), &none);
-        let Err(CodegenError::Unsupported { what, .. }) = r else { panic!("{d}: {r:?}") };
+        let Err(CodegenError::Unsupported { what, .. }) = r else {
+            panic!("{d}: {r:?}")
+        };
         assert!(what.contains(d.name()), "{what}");
     }
     // A cast to f64 in an f32 kernel needs f64 as well.
-    assert!(is_unsupported(&check(&cast_kernel(DType::F32, DType::F64, 4), &none)));
+    assert!(is_unsupported(&check(
+        &cast_kernel(DType::F32, DType::F64, 4),
+        &none
+    )));
     check(&cast_kernel(DType::F32, DType::I32, 4), &none).unwrap();
     let spec = matmul_spec(DType::F64, 1, 4, 4, 4);
-    assert!(matches!(wgsl::matmul(&spec, &none), Err(CodegenError::Unsupported { .. })));
+    assert!(matches!(
+        wgsl::matmul(&spec, &none),
+        Err(CodegenError::Unsupported { .. })
+    ));
 }
 
 #[test]
 fn sizes_beyond_i32_are_unsupported() {
     let big = i32::MAX as u64 + 1;
-    assert!(is_unsupported(&check(&unary_kernel(UnaryOp::Neg, DType::F32, big), &Caps::ALL)));
-    check(&unary_kernel(UnaryOp::Neg, DType::F32, i32::MAX as u64), &Caps::ALL).unwrap();
+    assert!(is_unsupported(&check(
+        &unary_kernel(UnaryOp::Neg, DType::F32, big),
+        &Caps::ALL
+    )));
+    check(
+        &unary_kernel(UnaryOp::Neg, DType::F32, i32::MAX as u64),
+        &Caps::ALL,
+    )
+    .unwrap();
     let spec = matmul_spec(DType::F32, 1, 1 << 16, 1 << 16, 1);
-    assert!(matches!(wgsl::matmul(&spec, &Caps::ALL), Err(CodegenError::Unsupported { .. })));
+    assert!(matches!(
+        wgsl::matmul(&spec, &Caps::ALL),
+        Err(CodegenError::Unsupported { .. })
+    ));
 }
 
 #[test]
 fn a_malformed_kernel_is_a_verify_error() {
     let mut k = unary_kernel(UnaryOp::Neg, DType::F32, 8);
     k.extent = 9;
-    assert!(matches!(check(&k, &Caps::ALL), Err(CodegenError::Verify(_))));
+    assert!(matches!(
+        check(&k, &Caps::ALL),
+        Err(CodegenError::Verify(_))
+    ));
 }
 
 #[test]
 fn bindings_describe_the_gpu_layout() {
     let p = check(&cast_kernel(DType::Bool, DType::U8, 10), &Caps::ALL).unwrap();
     assert_eq!(p.bindings.len(), 2);
-    assert_eq!((p.bindings[0].dtype, p.bindings[0].elem, p.bindings[0].access), (DType::Bool, GpuElem::U32, Access::Read));
-    assert_eq!((p.bindings[1].dtype, p.bindings[1].elem, p.bindings[1].access), (DType::U8, GpuElem::U32, Access::Write));
+    assert_eq!(
+        (
+            p.bindings[0].dtype,
+            p.bindings[0].elem,
+            p.bindings[0].access
+        ),
+        (DType::Bool, GpuElem::U32, Access::Read)
+    );
+    assert_eq!(
+        (
+            p.bindings[1].dtype,
+            p.bindings[1].elem,
+            p.bindings[1].access
+        ),
+        (DType::U8, GpuElem::U32, Access::Write)
+    );
     assert_eq!(p.uniform_binding, 2);
-    assert_eq!((p.units, p.units_per_workgroup, p.workgroup_size), (10, 256, 256));
-    assert!(p.source.contains("var<storage, read> b0: array<u32>;"), "{}", p.source);
+    assert_eq!(
+        (p.units, p.units_per_workgroup, p.workgroup_size),
+        (10, 256, 256)
+    );
+    assert!(
+        p.source.contains("var<storage, read> b0: array<u32>;"),
+        "{}",
+        p.source
+    );
 }
 
 fn matmul_spec(dtype: DType, batch: u64, m: u64, k: u64, n: u64) -> MatmulSpec {
@@ -234,14 +325,30 @@ fn matmul_spec(dtype: DType, batch: u64, m: u64, k: u64, n: u64) -> MatmulSpec {
         m,
         n,
         k,
-        a: Strided { offset: 0, batch_stride: m * k, row_stride: k, col_stride: 1 },
-        b: Strided { offset: 0, batch_stride: k * n, row_stride: n, col_stride: 1 },
+        a: Strided {
+            offset: 0,
+            batch_stride: m * k,
+            row_stride: k,
+            col_stride: 1,
+        },
+        b: Strided {
+            offset: 0,
+            batch_stride: k * n,
+            row_stride: n,
+            col_stride: 1,
+        },
     }
 }
 
 #[test]
 fn matmul_validates_for_many_shapes() {
-    for (batch, m, k, n) in [(1, 1, 1, 1), (3, 65, 17, 130), (2, 7, 0, 5), (1, 0, 3, 3), (5, 64, 64, 64)] {
+    for (batch, m, k, n) in [
+        (1, 1, 1, 1),
+        (3, 65, 17, 130),
+        (2, 7, 0, 5),
+        (1, 0, 3, 3),
+        (5, 64, 64, 64),
+    ] {
         for d in [DType::F32, DType::F64] {
             let p = wgsl::matmul(&matmul_spec(d, batch, m, k, n), &Caps::ALL).unwrap();
             assert_eq!(p.units, batch * m.div_ceil(64) * n.div_ceil(64));
@@ -250,8 +357,18 @@ fn matmul_validates_for_many_shapes() {
     }
     // Transposed A, broadcast B.
     let mut spec = matmul_spec(DType::F32, 4, 33, 9, 40);
-    spec.a = Strided { offset: 3, batch_stride: 33 * 9, row_stride: 1, col_stride: 33 };
-    spec.b = Strided { offset: 0, batch_stride: 0, row_stride: 40, col_stride: 1 };
+    spec.a = Strided {
+        offset: 3,
+        batch_stride: 33 * 9,
+        row_stride: 1,
+        col_stride: 33,
+    };
+    spec.b = Strided {
+        offset: 0,
+        batch_stride: 0,
+        row_stride: 40,
+        col_stride: 1,
+    };
     let p = wgsl::matmul(&spec, &Caps::ALL).unwrap();
     assert_eq!(p.bindings[0].len, 3 + 3 * 33 * 9 + 32 + 8 * 33 + 1);
     assert_eq!(p.bindings[1].len, 9 * 40);
@@ -263,7 +380,10 @@ fn matmul_validates_for_many_shapes() {
 
 #[test]
 fn print_samples() {
-    for k in [unary_kernel(UnaryOp::Erf, DType::F32, 7), reduce_rows(ReduceOp::Max, DType::F32, 3, 5)] {
+    for k in [
+        unary_kernel(UnaryOp::Erf, DType::F32, 7),
+        reduce_rows(ReduceOp::Max, DType::F32, 3, 5),
+    ] {
         println!("{}", check(&k, &Caps::ALL).unwrap().source);
     }
 }

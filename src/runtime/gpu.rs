@@ -30,7 +30,11 @@ pub enum GpuError {
     #[error("GPU {index} does not exist: {count} adapter(s) found")]
     NoSuchDevice { index: usize, count: usize },
     #[error("GPU {index} ({name}): {message}")]
-    DeviceCreation { index: usize, name: String, message: String },
+    DeviceCreation {
+        index: usize,
+        name: String,
+        message: String,
+    },
     /// Something this GPU cannot do: a dtype (f64/i64 without the feature), too many buffers in a kernel.
     #[error("{0}")]
     Unsupported(String),
@@ -95,8 +99,17 @@ fn discover() -> Result<Registry> {
         wgpu::DeviceType::Other => 4,
     };
     adapters.sort_by_key(rank);
-    let slots = adapters.into_iter().map(|adapter| Slot { adapter, context: OnceLock::new() }).collect();
-    Ok(Registry { _instance: instance, slots })
+    let slots = adapters
+        .into_iter()
+        .map(|adapter| Slot {
+            adapter,
+            context: OnceLock::new(),
+        })
+        .collect();
+    Ok(Registry {
+        _instance: instance,
+        slots,
+    })
 }
 
 /// Whether any GPU adapter exists. Never panics; after the first call it is a load.
@@ -112,8 +125,14 @@ pub fn adapter_count() -> usize {
 /// The context of adapter `index`, created on first use.
 pub fn context(index: usize) -> Result<&'static GpuContext> {
     let reg = registry().as_ref().map_err(Clone::clone)?;
-    let slot = reg.slots.get(index).ok_or(GpuError::NoSuchDevice { index, count: reg.slots.len() })?;
-    slot.context.get_or_init(|| GpuContext::new(index, &slot.adapter)).as_ref().map_err(Clone::clone)
+    let slot = reg.slots.get(index).ok_or(GpuError::NoSuchDevice {
+        index,
+        count: reg.slots.len(),
+    })?;
+    slot.context
+        .get_or_init(|| GpuContext::new(index, &slot.adapter))
+        .as_ref()
+        .map_err(Clone::clone)
 }
 
 /// One compiled program: its pipeline and bind group layout.
@@ -157,7 +176,11 @@ impl GpuBuffer {
 
 impl std::fmt::Debug for GpuBuffer {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "GpuBuffer({}[{}] on gpu {})", self.dtype, self.len, self.device)
+        write!(
+            f,
+            "GpuBuffer({}[{}] on gpu {})",
+            self.dtype, self.len, self.device
+        )
     }
 }
 
@@ -182,7 +205,13 @@ fn plan_launches(units: u64, per_group: u64, max_dim: u32) -> Vec<Launch> {
         let groups = (end - start).div_ceil(per_group);
         let x = groups.min(max_dim);
         let y = groups.div_ceil(x);
-        out.push(Launch { start, end, x: x as u32, y: y as u32, width: x * per_group });
+        out.push(Launch {
+            start,
+            end,
+            x: x as u32,
+            y: y as u32,
+            width: x * per_group,
+        });
         start = end;
     }
     out
@@ -201,12 +230,19 @@ impl GpuContext {
             required_limits: limits.clone(),
             ..Default::default()
         };
-        let (device, queue) = pollster::block_on(adapter.request_device(&desc))
-            .map_err(|e| GpuError::DeviceCreation { index, name: name.clone(), message: e.to_string() })?;
+        let (device, queue) = pollster::block_on(adapter.request_device(&desc)).map_err(|e| {
+            GpuError::DeviceCreation {
+                index,
+                name: name.clone(),
+                message: e.to_string(),
+            }
+        })?;
         // Errors outside our scopes (none are expected) must not abort the process.
         device.on_uncaptured_error(Arc::new(|e| eprintln!("smelt: uncaptured wgpu error: {e}")));
-        let caps =
-            Caps { f64: features.contains(wgpu::Features::SHADER_F64), i64: features.contains(wgpu::Features::SHADER_INT64) };
+        let caps = Caps {
+            f64: features.contains(wgpu::Features::SHADER_F64),
+            i64: features.contains(wgpu::Features::SHADER_INT64),
+        };
         Ok(GpuContext {
             index,
             name,
@@ -231,19 +267,29 @@ impl GpuContext {
 
     /// The largest buffer (in bytes) one kernel binding may hold.
     pub fn max_binding_bytes(&self) -> u64 {
-        self.limits.max_storage_buffer_binding_size.min(self.limits.max_buffer_size)
+        self.limits
+            .max_storage_buffer_binding_size
+            .min(self.limits.max_buffer_size)
     }
 
     /// A zeroed buffer of `len` elements of `dtype`.
     pub fn create_buffer(&self, dtype: DType, len: u64) -> Result<GpuBuffer> {
         if !self.caps.supports(dtype) {
-            return Err(GpuError::Unsupported(format!("{dtype} tensors on GPU {} ({}): no adapter support", self.index, self.name)));
+            return Err(GpuError::Unsupported(format!(
+                "{dtype} tensors on GPU {} ({}): no adapter support",
+                self.index, self.name
+            )));
         }
-        let bytes = len.checked_mul(GpuElem::of(dtype).size_bytes()).unwrap_or(u64::MAX);
+        let bytes = len.saturating_mul(GpuElem::of(dtype).size_bytes());
         if bytes > self.max_binding_bytes() {
-            return Err(GpuError::TooLarge { bytes, limit: self.max_binding_bytes() });
+            return Err(GpuError::TooLarge {
+                bytes,
+                limit: self.max_binding_bytes(),
+            });
         }
-        let usage = wgpu::BufferUsages::STORAGE | wgpu::BufferUsages::COPY_SRC | wgpu::BufferUsages::COPY_DST;
+        let usage = wgpu::BufferUsages::STORAGE
+            | wgpu::BufferUsages::COPY_SRC
+            | wgpu::BufferUsages::COPY_DST;
         let buffer = self.scoped(|| {
             self.device.create_buffer(&wgpu::BufferDescriptor {
                 label: None,
@@ -253,17 +299,25 @@ impl GpuContext {
                 mapped_at_creation: false,
             })
         })?;
-        Ok(GpuBuffer { buffer, dtype, len, device: self.index })
+        Ok(GpuBuffer {
+            buffer,
+            dtype,
+            len,
+            device: self.index,
+        })
     }
 
     /// A buffer holding host data: `bytes` are elements of `dtype` as the host stores them (little-endian;
     /// `u8` and `bool` one byte each).
     pub fn upload(&self, dtype: DType, bytes: &[u8]) -> Result<GpuBuffer> {
         let size = dtype.size_bytes();
-        if bytes.len() % size != 0 {
+        if !bytes.len().is_multiple_of(size) {
             return Err(GpuError::Mismatch {
                 kernel: "upload".into(),
-                what: format!("{} bytes are not a whole number of {dtype} elements", bytes.len()),
+                what: format!(
+                    "{} bytes are not a whole number of {dtype} elements",
+                    bytes.len()
+                ),
             });
         }
         let buf = self.create_buffer(dtype, (bytes.len() / size) as u64)?;
@@ -277,7 +331,12 @@ impl GpuContext {
         if bytes.len() as u64 != buf.len * buf.dtype.size_bytes() as u64 {
             return Err(GpuError::Mismatch {
                 kernel: "write".into(),
-                what: format!("{} bytes for a buffer of {} {} elements", bytes.len(), buf.len, buf.dtype),
+                what: format!(
+                    "{} bytes for a buffer of {} {} elements",
+                    bytes.len(),
+                    buf.len,
+                    buf.dtype
+                ),
             });
         }
         if bytes.is_empty() {
@@ -286,11 +345,17 @@ impl GpuContext {
         let widened;
         let data = match buf.dtype {
             DType::U8 => {
-                widened = bytes.iter().flat_map(|&b| u32::from(b).to_le_bytes()).collect::<Vec<u8>>();
+                widened = bytes
+                    .iter()
+                    .flat_map(|&b| u32::from(b).to_le_bytes())
+                    .collect::<Vec<u8>>();
                 &widened[..]
             }
             DType::Bool => {
-                widened = bytes.iter().flat_map(|&b| u32::from(b != 0).to_le_bytes()).collect::<Vec<u8>>();
+                widened = bytes
+                    .iter()
+                    .flat_map(|&b| u32::from(b != 0).to_le_bytes())
+                    .collect::<Vec<u8>>();
                 &widened[..]
             }
             _ => bytes,
@@ -305,10 +370,16 @@ impl GpuContext {
         if bytes == 0 {
             return Ok(Vec::new());
         }
-        let words = self.read_back(&[(&buf.buffer, bytes)])?.pop().unwrap_or_default();
+        let words = self
+            .read_back(&[(&buf.buffer, bytes)])?
+            .pop()
+            .unwrap_or_default();
         Ok(match buf.dtype {
             DType::U8 => words.chunks_exact(4).map(|w| w[0]).collect(),
-            DType::Bool => words.chunks_exact(4).map(|w| u8::from(w != [0; 4])).collect(),
+            DType::Bool => words
+                .chunks_exact(4)
+                .map(|w| u8::from(w != [0; 4]))
+                .collect(),
             _ => words,
         })
     }
@@ -341,14 +412,20 @@ impl GpuContext {
             });
         }
         drop(tx);
-        self.device.poll(wgpu::PollType::wait_indefinitely()).map_err(|e| GpuError::Wgpu(e.to_string()))?;
+        self.device
+            .poll(wgpu::PollType::wait_indefinitely())
+            .map_err(|e| GpuError::Wgpu(e.to_string()))?;
         for (_, r) in rx.iter() {
             r.map_err(|e| GpuError::Wgpu(format!("reading back a buffer: {e}")))?;
         }
         staging
             .iter()
             .map(|s| {
-                let data = s.slice(..).get_mapped_range().map_err(|e| GpuError::Wgpu(e.to_string()))?.to_vec();
+                let data = s
+                    .slice(..)
+                    .get_mapped_range()
+                    .map_err(|e| GpuError::Wgpu(e.to_string()))?
+                    .to_vec();
                 s.unmap();
                 Ok(data)
             })
@@ -357,19 +434,32 @@ impl GpuContext {
 
     /// Runs `program` over all its units; `buffers[i]` is bound at `program.bindings[i]`.
     pub fn run(&self, program: &WgslProgram, buffers: &[&GpuBuffer]) -> Result<()> {
-        self.run_split(program, buffers, self.limits.max_compute_workgroups_per_dimension)
+        self.run_split(
+            program,
+            buffers,
+            self.limits.max_compute_workgroups_per_dimension,
+        )
     }
 
     /// As [`run`](Self::run), with at most `max_groups_per_dim` workgroups per grid dimension (clamped to
     /// the device's limit), so tests can exercise 2-D grids and split launches on small inputs.
-    pub fn run_split(&self, program: &WgslProgram, buffers: &[&GpuBuffer], max_groups_per_dim: u32) -> Result<()> {
+    pub fn run_split(
+        &self,
+        program: &WgslProgram,
+        buffers: &[&GpuBuffer],
+        max_groups_per_dim: u32,
+    ) -> Result<()> {
         self.check_buffers(program, buffers)?;
         if program.units == 0 {
             return Ok(());
         }
         let pipeline = self.pipeline(program)?;
         let max_dim = max_groups_per_dim.min(self.limits.max_compute_workgroups_per_dimension);
-        let launches = plan_launches(program.units, u64::from(program.units_per_workgroup), max_dim);
+        let launches = plan_launches(
+            program.units,
+            u64::from(program.units_per_workgroup),
+            max_dim,
+        );
         let flags: Vec<&GpuBuffer> = program.flags.iter().map(|f| buffers[f.index()]).collect();
         let encoder = self.scoped(|| {
             let mut encoder = self.device.create_command_encoder(&Default::default());
@@ -382,17 +472,25 @@ impl GpuContext {
                 uniform.extend((l.end as i32).to_le_bytes());
                 uniform.extend((l.width as u32).to_le_bytes());
                 uniform.extend(0u32.to_le_bytes());
-                let ubuf = self.device.create_buffer_init(&wgpu::util::BufferInitDescriptor {
-                    label: Some("smelt launch"),
-                    contents: &uniform,
-                    usage: wgpu::BufferUsages::UNIFORM,
-                });
+                let ubuf = self
+                    .device
+                    .create_buffer_init(&wgpu::util::BufferInitDescriptor {
+                        label: Some("smelt launch"),
+                        contents: &uniform,
+                        usage: wgpu::BufferUsages::UNIFORM,
+                    });
                 let mut entries: Vec<wgpu::BindGroupEntry> = buffers
                     .iter()
                     .zip(&program.bindings)
-                    .map(|(b, bind)| wgpu::BindGroupEntry { binding: bind.binding, resource: b.buffer.as_entire_binding() })
+                    .map(|(b, bind)| wgpu::BindGroupEntry {
+                        binding: bind.binding,
+                        resource: b.buffer.as_entire_binding(),
+                    })
                     .collect();
-                entries.push(wgpu::BindGroupEntry { binding: program.uniform_binding, resource: ubuf.as_entire_binding() });
+                entries.push(wgpu::BindGroupEntry {
+                    binding: program.uniform_binding,
+                    resource: ubuf.as_entire_binding(),
+                });
                 let group = self.device.create_bind_group(&wgpu::BindGroupDescriptor {
                     label: None,
                     layout: &pipeline.layout,
@@ -412,7 +510,10 @@ impl GpuContext {
         let words = self.read_back(&flags.iter().map(|f| (&f.buffer, 4)).collect::<Vec<_>>())?;
         for (f, w) in program.flags.iter().zip(words) {
             if w != [0; 4] {
-                return Err(GpuError::IndexOutOfRange { kernel: program.name.clone(), flag: f.0 });
+                return Err(GpuError::IndexOutOfRange {
+                    kernel: program.name.clone(),
+                    flag: f.0,
+                });
             }
         }
         Ok(())
@@ -420,7 +521,13 @@ impl GpuContext {
 
     /// `out = a · b` for a matmul spec: `a` and `b` hold the strided operands, `out` gets the contiguous
     /// `[batch, m, n]` result.
-    pub fn run_matmul(&self, spec: &MatmulSpec, a: &GpuBuffer, b: &GpuBuffer, out: &GpuBuffer) -> Result<()> {
+    pub fn run_matmul(
+        &self,
+        spec: &MatmulSpec,
+        a: &GpuBuffer,
+        b: &GpuBuffer,
+        out: &GpuBuffer,
+    ) -> Result<()> {
         let program = {
             let mut cache = self.matmuls.lock().unwrap_or_else(|e| e.into_inner());
             match cache.get(spec) {
@@ -439,14 +546,26 @@ impl GpuContext {
         if buf.device == self.index {
             Ok(())
         } else {
-            Err(GpuError::Mismatch { kernel: op.into(), what: format!("{buf:?} is not on GPU {}", self.index) })
+            Err(GpuError::Mismatch {
+                kernel: op.into(),
+                what: format!("{buf:?} is not on GPU {}", self.index),
+            })
         }
     }
 
     fn check_buffers(&self, program: &WgslProgram, buffers: &[&GpuBuffer]) -> Result<()> {
-        let fail = |what: String| Err(GpuError::Mismatch { kernel: program.name.clone(), what });
+        let fail = |what: String| {
+            Err(GpuError::Mismatch {
+                kernel: program.name.clone(),
+                what,
+            })
+        };
         if buffers.len() != program.bindings.len() {
-            return fail(format!("{} buffers for {} bindings", buffers.len(), program.bindings.len()));
+            return fail(format!(
+                "{} buffers for {} bindings",
+                buffers.len(),
+                program.bindings.len()
+            ));
         }
         let max = self.limits.max_storage_buffers_per_shader_stage as usize;
         if buffers.len() > max {
@@ -464,7 +583,10 @@ impl GpuContext {
         for (b, bind) in buffers.iter().zip(&program.bindings) {
             self.check_owner(b, &program.name)?;
             if b.dtype != bind.dtype || b.len < bind.len {
-                return fail(format!("binding {} wants {}[{}], got {b:?}", bind.binding, bind.dtype, bind.len));
+                return fail(format!(
+                    "binding {} wants {}[{}], got {b:?}",
+                    bind.binding, bind.dtype, bind.len
+                ));
             }
             if let Some(prev) = seen.insert(&b.buffer, bind.access)
                 && (prev == Access::Write || bind.access == Access::Write)
@@ -481,14 +603,20 @@ impl GpuContext {
             return Ok(p.clone());
         }
         let p = self.scoped(|| {
-            let module = self.device.create_shader_module(wgpu::ShaderModuleDescriptor {
-                label: Some(&program.name),
-                source: wgpu::ShaderSource::Wgsl(program.source.as_str().into()),
-            });
+            let module = self
+                .device
+                .create_shader_module(wgpu::ShaderModuleDescriptor {
+                    label: Some(&program.name),
+                    source: wgpu::ShaderSource::Wgsl(program.source.as_str().into()),
+                });
             let buffer = |binding, ty| wgpu::BindGroupLayoutEntry {
                 binding,
                 visibility: wgpu::ShaderStages::COMPUTE,
-                ty: wgpu::BindingType::Buffer { ty, has_dynamic_offset: false, min_binding_size: None },
+                ty: wgpu::BindingType::Buffer {
+                    ty,
+                    has_dynamic_offset: false,
+                    min_binding_size: None,
+                },
                 count: None,
             };
             let mut entries: Vec<wgpu::BindGroupLayoutEntry> = program
@@ -499,22 +627,33 @@ impl GpuContext {
                     buffer(b.binding, wgpu::BufferBindingType::Storage { read_only })
                 })
                 .collect();
-            entries.push(buffer(program.uniform_binding, wgpu::BufferBindingType::Uniform));
-            let layout =
-                self.device.create_bind_group_layout(&wgpu::BindGroupLayoutDescriptor { label: None, entries: &entries });
-            let pipeline_layout = self.device.create_pipeline_layout(&wgpu::PipelineLayoutDescriptor {
-                label: None,
-                bind_group_layouts: &[Some(&layout)],
-                immediate_size: 0,
-            });
-            let pipeline = self.device.create_compute_pipeline(&wgpu::ComputePipelineDescriptor {
-                label: Some(&program.name),
-                layout: Some(&pipeline_layout),
-                module: &module,
-                entry_point: Some(&program.entry_point),
-                compilation_options: Default::default(),
-                cache: None,
-            });
+            entries.push(buffer(
+                program.uniform_binding,
+                wgpu::BufferBindingType::Uniform,
+            ));
+            let layout = self
+                .device
+                .create_bind_group_layout(&wgpu::BindGroupLayoutDescriptor {
+                    label: None,
+                    entries: &entries,
+                });
+            let pipeline_layout =
+                self.device
+                    .create_pipeline_layout(&wgpu::PipelineLayoutDescriptor {
+                        label: None,
+                        bind_group_layouts: &[Some(&layout)],
+                        immediate_size: 0,
+                    });
+            let pipeline = self
+                .device
+                .create_compute_pipeline(&wgpu::ComputePipelineDescriptor {
+                    label: Some(&program.name),
+                    layout: Some(&pipeline_layout),
+                    module: &module,
+                    entry_point: Some(&program.entry_point),
+                    compilation_options: Default::default(),
+                    cache: None,
+                });
             Pipeline { pipeline, layout }
         })?;
         let p = Arc::new(p);
@@ -528,7 +667,10 @@ impl GpuContext {
         let oom = self.device.push_error_scope(wgpu::ErrorFilter::OutOfMemory);
         let validation = self.device.push_error_scope(wgpu::ErrorFilter::Validation);
         let value = f();
-        let errors = [pollster::block_on(validation.pop()), pollster::block_on(oom.pop())];
+        let errors = [
+            pollster::block_on(validation.pop()),
+            pollster::block_on(oom.pop()),
+        ];
         match errors.into_iter().flatten().next() {
             Some(e) => Err(GpuError::Wgpu(e.to_string())),
             None => Ok(value),
@@ -542,7 +684,13 @@ mod tests {
 
     #[test]
     fn launches_cover_every_unit_once() {
-        for (units, per, max) in [(1, 256, 65535), (70_000 * 256, 256, 65535), (10, 1, 3), (100, 4, 3), (37, 2, 2)] {
+        for (units, per, max) in [
+            (1, 256, 65535),
+            (70_000 * 256, 256, 65535),
+            (10, 1, 3),
+            (100, 4, 3),
+            (37, 2, 2),
+        ] {
             let ls = plan_launches(units, per, max);
             let mut next = 0;
             for l in &ls {
@@ -555,13 +703,16 @@ mod tests {
             }
             assert_eq!(next, units);
         }
-        assert_eq!(plan_launches(70_000 * 256, 256, 65535), vec![Launch {
-            start: 0,
-            end: 70_000 * 256,
-            x: 65535,
-            y: 2,
-            width: 65535 * 256
-        }]);
+        assert_eq!(
+            plan_launches(70_000 * 256, 256, 65535),
+            vec![Launch {
+                start: 0,
+                end: 70_000 * 256,
+                x: 65535,
+                y: 2,
+                width: 65535 * 256
+            }]
+        );
         assert_eq!(plan_launches(10, 1, 3).len(), 2);
         assert!(plan_launches(0, 256, 65535).is_empty());
     }

@@ -67,10 +67,26 @@ impl Data {
         match d {
             DType::Bool => Data::Bool(b.iter().map(|&x| x != 0).collect()),
             DType::U8 => Data::U8(b.to_vec()),
-            DType::I32 => Data::I32(b.chunks_exact(4).map(|c| i32::from_le_bytes(c.try_into().unwrap())).collect()),
-            DType::I64 => Data::I64(b.chunks_exact(8).map(|c| i64::from_le_bytes(c.try_into().unwrap())).collect()),
-            DType::F32 => Data::F32(b.chunks_exact(4).map(|c| f32::from_le_bytes(c.try_into().unwrap())).collect()),
-            DType::F64 => Data::F64(b.chunks_exact(8).map(|c| f64::from_le_bytes(c.try_into().unwrap())).collect()),
+            DType::I32 => Data::I32(
+                b.chunks_exact(4)
+                    .map(|c| i32::from_le_bytes(c.try_into().unwrap()))
+                    .collect(),
+            ),
+            DType::I64 => Data::I64(
+                b.chunks_exact(8)
+                    .map(|c| i64::from_le_bytes(c.try_into().unwrap()))
+                    .collect(),
+            ),
+            DType::F32 => Data::F32(
+                b.chunks_exact(4)
+                    .map(|c| f32::from_le_bytes(c.try_into().unwrap()))
+                    .collect(),
+            ),
+            DType::F64 => Data::F64(
+                b.chunks_exact(8)
+                    .map(|c| f64::from_le_bytes(c.try_into().unwrap()))
+                    .collect(),
+            ),
         }
     }
 
@@ -102,15 +118,21 @@ impl Data {
     }
 
     pub fn f32(&self) -> &[f32] {
-        let Data::F32(v) = self else { panic!("{self:?} is not f32") };
+        let Data::F32(v) = self else {
+            panic!("{self:?} is not f32")
+        };
         v
     }
     pub fn f64(&self) -> &[f64] {
-        let Data::F64(v) = self else { panic!("{self:?} is not f64") };
+        let Data::F64(v) = self else {
+            panic!("{self:?} is not f64")
+        };
         v
     }
     pub fn i32(&self) -> &[i32] {
-        let Data::I32(v) = self else { panic!("{self:?} is not i32") };
+        let Data::I32(v) = self else {
+            panic!("{self:?} is not i32")
+        };
         v
     }
 }
@@ -125,7 +147,12 @@ pub fn try_run(ctx: &GpuContext, k: &Kernel, inputs: &[Data]) -> Result<Vec<Data
         bufs.push(match p.access {
             Access::Read => {
                 let data = inputs.next().expect("an input per read parameter");
-                assert_eq!((data.dtype(), data.len() as u64), (p.dtype, p.len), "input for {}", k.name);
+                assert_eq!(
+                    (data.dtype(), data.len() as u64),
+                    (p.dtype, p.len),
+                    "input for {}",
+                    k.name
+                );
                 ctx.upload(p.dtype, &data.bytes())?
             }
             Access::Write => ctx.create_buffer(p.dtype, p.len)?,
@@ -171,7 +198,13 @@ pub fn erf_reference(x: f64) -> f64 {
     let (mut s, mut c) = (0.0f64, 0.0f64);
     for i in 0..=n {
         let t = i as f64 * h;
-        let w = if i == 0 || i == n { 1.0 } else if i % 2 == 1 { 4.0 } else { 2.0 };
+        let w = if i == 0 || i == n {
+            1.0
+        } else if i % 2 == 1 {
+            4.0
+        } else {
+            2.0
+        };
         let y = w * (-t * t).exp() - c;
         let tt = s + y;
         c = (tt - s) - y;

@@ -104,7 +104,12 @@ fn name(h: Helper) -> String {
 fn deps(h: Helper) -> Vec<Helper> {
     let d = h.dtype;
     let f64 = d == DType::F64;
-    let on = |funcs: &[Func]| funcs.iter().map(|&func| Helper { func, dtype: d }).collect();
+    let on = |funcs: &[Func]| {
+        funcs
+            .iter()
+            .map(|&func| Helper { func, dtype: d })
+            .collect()
+    };
     match h.func {
         Func::Pow if d.is_float() && f64 => on(&[Func::Exp, Func::Log]),
         Func::Sin | Func::Cos => on(&[Func::Trig]),
@@ -129,7 +134,13 @@ fn inverse_factorials(from: u32, to: u32, step: u32, alternate: bool) -> Vec<f64
     (from..=to)
         .step_by(step as usize)
         .enumerate()
-        .map(|(i, n)| if alternate && i % 2 == 1 { -1.0 / fact(n) } else { 1.0 / fact(n) })
+        .map(|(i, n)| {
+            if alternate && i % 2 == 1 {
+                -1.0 / fact(n)
+            } else {
+                1.0 / fact(n)
+            }
+        })
         .collect()
 }
 
@@ -238,11 +249,11 @@ fn source(h: Helper) -> String {
         Func::Exp => {
             let ln2 = std::f64::consts::LN_2;
             let (ln2_hi, lim_hi, lim_lo, terms) = if d == DType::F64 {
-                (6.93147180369123816490e-01, 709.782712893384, -745.2, 13)
+                (0.6931471803691238, 709.782712893384, -745.2, 13)
             } else {
                 (head(ln2, 12), 88.72283, -103.98, 7)
             };
-            let ln2_lo = if d == DType::F64 { 1.90821492927058770002e-10 } else { ln2 - ln2_hi };
+            let ln2_lo = if d == DType::F64 { 1.9082149292705877e-10 } else { ln2 - ln2_hi };
             format!(
                 "fn exp_$N(x: $T) -> $T {{
     if (!(x == x)) {{ return x; }}
@@ -337,8 +348,16 @@ fn source(h: Helper) -> String {
 ".into(),
         Func::Div => unreachable!("{h:?} is covered above"),
     };
-    let max = if d == DType::F64 { "1.7976931348623157e308lf" } else { "3.4028234663852886e38f" };
-    let (nan_text, inf_text) = if d.is_float() { (nan(d), inf(d)) } else { (String::new(), String::new()) };
+    let max = if d == DType::F64 {
+        "1.7976931348623157e308lf"
+    } else {
+        "3.4028234663852886e38f"
+    };
+    let (nan_text, inf_text) = if d.is_float() {
+        (nan(d), inf(d))
+    } else {
+        (String::new(), String::new())
+    };
     // The long markers first: `$N` is a prefix of `$NAN`.
     t.replace("$MAX", max)
         .replace("$NAN", &nan_text)
@@ -354,7 +373,15 @@ fn source(h: Helper) -> String {
 fn trig(d: DType) -> String {
     let half_pi = std::f64::consts::FRAC_PI_2;
     let (parts, sin_to, cos_to) = if d == DType::F64 {
-        (vec![1.57079632673412561417e+00, 6.07710050630396597660e-11, 2.02226624871116645580e-21], 17, 18)
+        (
+            vec![
+                1.5707963267341256,
+                6.077100506303966e-11,
+                2.0222662487111665e-21,
+            ],
+            17,
+            18,
+        )
     } else {
         let p1 = head(half_pi, 8);
         let p2 = head(half_pi - p1, 8);
@@ -366,7 +393,14 @@ fn trig(d: DType) -> String {
     for p in &parts {
         reduce = format!("({reduce} - k * {})", flit(*p, d));
     }
-    let sin_poly = horner("z", &inverse_factorials(3, sin_to, 2, true).iter().map(|c| -c).collect::<Vec<_>>(), d);
+    let sin_poly = horner(
+        "z",
+        &inverse_factorials(3, sin_to, 2, true)
+            .iter()
+            .map(|c| -c)
+            .collect::<Vec<_>>(),
+        d,
+    );
     let cos_poly = horner("z", &inverse_factorials(4, cos_to, 2, true), d);
     format!(
         "fn trig_$N(x: $T, q0: $T) -> $T {{
@@ -420,7 +454,10 @@ fn erf(d: DType) -> String {
             })
             .collect();
         let poly = horner("z", &coeffs, d);
-        (format!("    if (a < 1.0f) {{\n        let z = a * a;\n        r = a * ({poly});\n"), "4.0f")
+        (
+            format!("    if (a < 1.0f) {{\n        let z = a * a;\n        r = a * ({poly});\n"),
+            "4.0f",
+        )
     };
     format!(
         "fn erf_$N(x: $T) -> $T {{

@@ -25,16 +25,38 @@ const THREADS: u64 = 256;
 
 /// Compiles a matmul spec to a validated WGSL program. Buffers: binding 0 is A, 1 is B, 2 is C.
 pub fn matmul(spec: &MatmulSpec, caps: &Caps) -> Result<WgslProgram, CodegenError> {
-    let name = format!("matmul_{}_{}x{}x{}_b{}", spec.dtype, spec.m, spec.k, spec.n, spec.batch);
+    let name = format!(
+        "matmul_{}_{}x{}x{}_b{}",
+        spec.dtype, spec.m, spec.k, spec.n, spec.batch
+    );
     let t = match spec.dtype {
         DType::F32 => "f32",
         DType::F64 if caps.f64 => "f64",
-        DType::F64 => return Err(unsupported(&name, "f64 matmul needs an adapter with SHADER_F64")),
-        d => return Err(unsupported(&name, format!("matmul of {d} (only f32 and f64)"))),
+        DType::F64 => {
+            return Err(unsupported(
+                &name,
+                "f64 matmul needs an adapter with SHADER_F64",
+            ));
+        }
+        d => {
+            return Err(unsupported(
+                &name,
+                format!("matmul of {d} (only f32 and f64)"),
+            ));
+        }
     };
     let limit = i32::MAX as u64;
-    let too_big = |what: &str, n: u64| unsupported(&name, format!("{what} spans {n} elements; GPU kernels index with 32 bits"));
-    let out_len = spec.batch.checked_mul(spec.m).and_then(|x| x.checked_mul(spec.n)).unwrap_or(u64::MAX);
+    let too_big = |what: &str, n: u64| {
+        unsupported(
+            &name,
+            format!("{what} spans {n} elements; GPU kernels index with 32 bits"),
+        )
+    };
+    let out_len = spec
+        .batch
+        .checked_mul(spec.m)
+        .and_then(|x| x.checked_mul(spec.n))
+        .unwrap_or(u64::MAX);
     if out_len > limit {
         return Err(too_big("the output", out_len));
     }
@@ -44,9 +66,15 @@ pub fn matmul(spec: &MatmulSpec, caps: &Caps) -> Result<WgslProgram, CodegenErro
     } else {
         let ext = |s: &Strided, rows, cols| {
             // Saturating: a view too large for u64 is too large for the GPU anyway.
-            let span = [(spec.batch, s.batch_stride), (rows, s.row_stride), (cols, s.col_stride)]
-                .iter()
-                .fold(Some(s.offset), |acc, &(n, st)| acc?.checked_add((n - 1).checked_mul(st)?));
+            let span = [
+                (spec.batch, s.batch_stride),
+                (rows, s.row_stride),
+                (cols, s.col_stride),
+            ]
+            .iter()
+            .try_fold(s.offset, |acc, &(n, st)| {
+                acc.checked_add((n - 1).checked_mul(st)?)
+            });
             span.map_or(u64::MAX, |x| x + 1)
         };
         (ext(&spec.a, spec.m, spec.k), ext(&spec.b, spec.k, spec.n))
@@ -73,7 +101,11 @@ pub fn matmul(spec: &MatmulSpec, caps: &Caps) -> Result<WgslProgram, CodegenErro
         name,
         source,
         entry_point: "main".into(),
-        bindings: vec![binding(0, Access::Read, a_len), binding(1, Access::Read, b_len), binding(2, Access::Write, out_len)],
+        bindings: vec![
+            binding(0, Access::Read, a_len),
+            binding(1, Access::Read, b_len),
+            binding(2, Access::Write, out_len),
+        ],
         uniform_binding: 3,
         workgroup_size: THREADS as u32,
         units,
@@ -91,13 +123,22 @@ fn source(spec: &MatmulSpec, t: &str, tiles_m: u64, tiles_n: u64) -> String {
         row_stride: if rows > 1 { s.row_stride } else { 0 },
         col_stride: if cols > 1 { s.col_stride } else { 0 },
     };
-    let (a, b) = (&norm(&spec.a, spec.m, spec.k), &norm(&spec.b, spec.k, spec.n));
+    let (a, b) = (
+        &norm(&spec.a, spec.m, spec.k),
+        &norm(&spec.b, spec.k, spec.n),
+    );
     let mut s = String::new();
-    let _ = writeln!(s, "// smelt {spec}: {TILE}x{TILE} output tiles, one per workgroup, k in slices of {bk}");
+    let _ = writeln!(
+        s,
+        "// smelt {spec}: {TILE}x{TILE} output tiles, one per workgroup, k in slices of {bk}"
+    );
     s.push_str(&launch_block(3));
     let _ = writeln!(s, "@group(0) @binding(0) var<storage, read> a: array<{t}>;");
     let _ = writeln!(s, "@group(0) @binding(1) var<storage, read> b: array<{t}>;");
-    let _ = writeln!(s, "@group(0) @binding(2) var<storage, read_write> c: array<{t}>;");
+    let _ = writeln!(
+        s,
+        "@group(0) @binding(2) var<storage, read_write> c: array<{t}>;"
+    );
     let _ = writeln!(s, "var<workgroup> tile_a: array<{t}, {}>;", bk * PITCH);
     let _ = writeln!(s, "var<workgroup> tile_b: array<{t}, {}>;", bk * PITCH);
     let _ = write!(
@@ -178,10 +219,18 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_id) lid
     let _ = writeln!(s, "        workgroupBarrier();");
     let _ = writeln!(s, "        for (var kk = 0u; kk < {bk}u; kk++) {{");
     for i in 0..4 {
-        let _ = writeln!(s, "            let a{i} = tile_a[kk * {PITCH}u + lid.y + {}u];", 16 * i);
+        let _ = writeln!(
+            s,
+            "            let a{i} = tile_a[kk * {PITCH}u + lid.y + {}u];",
+            16 * i
+        );
     }
     for j in 0..4 {
-        let _ = writeln!(s, "            let b{j} = tile_b[kk * {PITCH}u + lid.x + {}u];", 16 * j);
+        let _ = writeln!(
+            s,
+            "            let b{j} = tile_b[kk * {PITCH}u + lid.x + {}u];",
+            16 * j
+        );
     }
     for i in 0..4 {
         for j in 0..4 {

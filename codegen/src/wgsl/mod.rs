@@ -59,7 +59,10 @@ pub struct Caps {
 
 impl Caps {
     /// Everything: for tests that only generate and validate text.
-    pub const ALL: Caps = Caps { f64: true, i64: true };
+    pub const ALL: Caps = Caps {
+        f64: true,
+        i64: true,
+    };
 
     /// Whether values of `dtype` can live on the GPU.
     pub fn supports(&self, dtype: DType) -> bool {
@@ -204,16 +207,30 @@ pub fn compile(kernel: &Kernel, caps: &Caps) -> Result<WgslProgram, CodegenError
 
 /// Parses and validates WGSL with naga, as wgpu will. A failure is a smelt bug.
 pub(crate) fn validate(name: &str, source: &str, caps: &Caps) -> Result<(), CodegenError> {
-    let fail = |message: String| CodegenError::Backend { backend: "naga", kernel: name.to_string(), message };
-    let module = naga::front::wgsl::parse_str(source).map_err(|e| fail(e.emit_to_string(source)))?;
-    let mut validator = naga::valid::Validator::new(naga::valid::ValidationFlags::all(), caps.naga_capabilities());
-    validator.validate(&module).map_err(|e| fail(e.emit_to_string(source)))?;
+    let fail = |message: String| CodegenError::Backend {
+        backend: "naga",
+        kernel: name.to_string(),
+        message,
+    };
+    let module =
+        naga::front::wgsl::parse_str(source).map_err(|e| fail(e.emit_to_string(source)))?;
+    let mut validator = naga::valid::Validator::new(
+        naga::valid::ValidationFlags::all(),
+        caps.naga_capabilities(),
+    );
+    validator
+        .validate(&module)
+        .map_err(|e| fail(e.emit_to_string(source)))?;
     Ok(())
 }
 
 /// `Unsupported` for the GPU target.
 pub(crate) fn unsupported(kernel: &str, what: impl Into<String>) -> CodegenError {
-    CodegenError::Unsupported { target: "the GPU", kernel: kernel.to_string(), what: what.into() }
+    CodegenError::Unsupported {
+        target: "the GPU",
+        kernel: kernel.to_string(),
+        what: what.into(),
+    }
 }
 
 /// The uniform block and its binding, shared by kernels and matmul.

@@ -34,20 +34,32 @@ pub(super) const fn suffix(d: DType) -> &'static str {
 
 /// A finite float literal of dtype `d` (f32 or f64) that reads back to the same value.
 pub(super) fn flit(v: f64, d: DType) -> String {
-    if d == DType::F64 { format!("{v:?}lf") } else { format!("{:?}f", v as f32) }
+    if d == DType::F64 {
+        format!("{v:?}lf")
+    } else {
+        format!("{:?}f", v as f32)
+    }
 }
 
 /// Infinity of a float dtype. WGSL has no literal for it and naga rejects non-finite constant
 /// expressions, so it is a bit cast (which naga leaves to run time).
 pub(super) fn inf(d: DType) -> String {
     let f = "bitcast<f32>(0x7f800000u)";
-    if d == DType::F64 { format!("f64({f})") } else { f.into() }
+    if d == DType::F64 {
+        format!("f64({f})")
+    } else {
+        f.into()
+    }
 }
 
 /// A quiet NaN of a float dtype (see [`inf`]).
 pub(super) fn nan(d: DType) -> String {
     let f = "bitcast<f32>(0x7fc00000u)";
-    if d == DType::F64 { format!("f64({f})") } else { f.into() }
+    if d == DType::F64 {
+        format!("f64({f})")
+    } else {
+        f.into()
+    }
 }
 
 /// A constant as a WGSL expression.
@@ -99,7 +111,13 @@ pub(super) fn unary(lib: &mut Library, op: UnaryOp, d: DType, a: &str) -> Result
 }
 
 /// `op(a, b)` for operands of dtype `d`.
-pub(super) fn binary(lib: &mut Library, op: BinaryOp, d: DType, a: &str, b: &str) -> Result<String, String> {
+pub(super) fn binary(
+    lib: &mut Library,
+    op: BinaryOp,
+    d: DType,
+    a: &str,
+    b: &str,
+) -> Result<String, String> {
     use BinaryOp::*;
     let no = || Err(format!("{op} of {d}"));
     let infix = |sym: &str| format!("({a} {sym} {b})");
@@ -179,10 +197,18 @@ pub(super) fn index_cast(to: DType, a: &str) -> String {
 
 /// The register value of an element read from a buffer of dtype `d` (`bool` is stored as a `u32`).
 pub(super) fn from_storage(d: DType, word: &str) -> String {
-    if d == DType::Bool { format!("({word} != 0u)") } else { word.to_string() }
+    if d == DType::Bool {
+        format!("({word} != 0u)")
+    } else {
+        word.to_string()
+    }
 }
 
 /// The storage word for a register value of dtype `d`.
 pub(super) fn to_storage(d: DType, value: &str) -> String {
-    if d == DType::Bool { format!("select(0u, 1u, {value})") } else { value.to_string() }
+    if d == DType::Bool {
+        format!("select(0u, 1u, {value})")
+    } else {
+        value.to_string()
+    }
 }

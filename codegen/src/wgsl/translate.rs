@@ -12,7 +12,9 @@ use super::scalar::{self, literal, wgsl_ty};
 use super::{Caps, GpuElem, WORKGROUP_SIZE, launch_block, unsupported};
 use crate::dtype::DType;
 use crate::error::CodegenError;
-use crate::kernel::{AccId, Access, BufId, Expr, ExprId, Interval, Kernel, Stmt, Ty, index_ranges, operands};
+use crate::kernel::{
+    AccId, Access, BufId, Expr, ExprId, Interval, Kernel, Stmt, Ty, index_ranges, operands,
+};
 use crate::ops::ReduceOp;
 use indexmap::IndexMap;
 use std::collections::BTreeSet;
@@ -65,7 +67,10 @@ impl<'k> Translator<'k> {
             accs,
         };
         t.check(caps)?;
-        Ok(Translator { deps: t.dependencies(), ..t })
+        Ok(Translator {
+            deps: t.dependencies(),
+            ..t
+        })
     }
 
     fn check(&self, caps: &Caps) -> Result<(), CodegenError> {
@@ -75,14 +80,23 @@ impl<'k> Translator<'k> {
             if caps.supports(d) {
                 Ok(())
             } else {
-                let feature = if d == DType::F64 { "SHADER_F64" } else { "SHADER_INT64" };
-                fail(format!("{d} values need an adapter with {feature}, which this one lacks"))
+                let feature = if d == DType::F64 {
+                    "SHADER_F64"
+                } else {
+                    "SHADER_INT64"
+                };
+                fail(format!(
+                    "{d} values need an adapter with {feature}, which this one lacks"
+                ))
             }
         };
         for (i, p) in k.params.iter().enumerate() {
             dtype_ok(p.dtype)?;
             if p.len > i32::MAX as u64 {
-                return fail(format!("buffer b{i} has {} elements; GPU kernels index with i32", p.len));
+                return fail(format!(
+                    "buffer b{i} has {} elements; GPU kernels index with i32",
+                    p.len
+                ));
             }
         }
         for (_, d) in self.accs.values() {
@@ -91,7 +105,9 @@ impl<'k> Translator<'k> {
         let mut extents = vec![k.extent];
         loop_extents(&k.body, &mut extents);
         if let Some(e) = extents.iter().find(|&&e| e > i32::MAX as u64) {
-            return fail(format!("a loop of {e} iterations; GPU kernels index with i32"));
+            return fail(format!(
+                "a loop of {e} iterations; GPU kernels index with i32"
+            ));
         }
         for (i, e) in k.exprs.iter().enumerate() {
             if let Ty::Value(d) = self.tys[i] {
@@ -108,7 +124,10 @@ impl<'k> Translator<'k> {
             if let Some(r) = self.ranges[i]
                 && (r.lo < I32_MIN || r.hi > I32_MAX)
             {
-                return fail(format!("e{i} = {e} ranges over [{}, {}], beyond i32", r.lo, r.hi));
+                return fail(format!(
+                    "e{i} = {e} ranges over [{}, {}], beyond i32",
+                    r.lo, r.hi
+                ));
             }
         }
         Ok(())
@@ -142,11 +161,23 @@ impl<'k> Translator<'k> {
         let k = self.k;
         self.translate_block(&k.body)?;
         let mut src = String::new();
-        let name: String = k.name.chars().map(|c| if c.is_ascii_alphanumeric() { c } else { '_' }).collect();
-        let _ = writeln!(src, "// smelt kernel {name}: {} parallel iterations, one per invocation", k.extent);
+        let name: String = k
+            .name
+            .chars()
+            .map(|c| if c.is_ascii_alphanumeric() { c } else { '_' })
+            .collect();
+        let _ = writeln!(
+            src,
+            "// smelt kernel {name}: {} parallel iterations, one per invocation",
+            k.extent
+        );
         src.push_str(&launch_block(k.params.len() as u32));
         for (i, p) in k.params.iter().enumerate() {
-            let access = if p.access == Access::Write { "read_write" } else { "read" };
+            let access = if p.access == Access::Write {
+                "read_write"
+            } else {
+                "read"
+            };
             let _ = writeln!(
                 src,
                 "@group(0) @binding({i}) var<storage, {access}> b{i}: array<{}>;",
@@ -196,7 +227,8 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>) {{
                 Stmt::Store { buf, index, value } => {
                     self.emit(*index)?;
                     self.emit(*value)?;
-                    let word = scalar::to_storage(self.k.params[buf.index()].dtype, &self.name(*value));
+                    let word =
+                        scalar::to_storage(self.k.params[buf.index()].dtype, &self.name(*value));
                     let idx = self.name(*index);
                     self.line(&format!("b{}[{idx}] = {word};", buf.0));
                 }
@@ -213,13 +245,19 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>) {{
         loop_scope(body, &mut bound_vars, &mut bound_accs);
         let mut reach = vec![false; self.k.exprs.len()];
         self.reachable(body, &mut reach);
-        for i in 0..reach.len() {
-            let d = &self.deps[i];
-            if reach[i] && d.vars.is_disjoint(&bound_vars) && d.accs.is_disjoint(&bound_accs) {
-                self.emit(ExprId(i as u32))?;
-            }
+        let hoisted: Vec<ExprId> = (0..reach.len())
+            .filter(|&i| {
+                let d = &self.deps[i];
+                reach[i] && d.vars.is_disjoint(&bound_vars) && d.accs.is_disjoint(&bound_accs)
+            })
+            .map(|i| ExprId(i as u32))
+            .collect();
+        for e in hoisted {
+            self.emit(e)?;
         }
-        self.line(&format!("for (var i{var}: i32 = 0i; i{var} < {extent}i; i{var}++) {{"));
+        self.line(&format!(
+            "for (var i{var}: i32 = 0i; i{var} < {extent}i; i{var}++) {{"
+        ));
         self.indent += 1;
         self.translate_block(body)?;
         self.indent -= 1;
@@ -296,20 +334,33 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>) {{
             Expr::IMul(a, c) => format!("{} * {c}i", n(a)),
             Expr::IDiv(a, c) if self.non_negative(a) => format!("{} / {c}i", n(a)),
             Expr::IMod(a, c) if self.non_negative(a) => format!("{} % {c}i", n(a)),
-            Expr::IDiv(a, c) => self.lib.call(Func::IndexDiv, DType::I32, &[&n(a), &format!("{c}i")]),
-            Expr::IMod(a, c) => self.lib.call(Func::IndexMod, DType::I32, &[&n(a), &format!("{c}i")]),
+            Expr::IDiv(a, c) => {
+                self.lib
+                    .call(Func::IndexDiv, DType::I32, &[&n(a), &format!("{c}i")])
+            }
+            Expr::IMod(a, c) => {
+                self.lib
+                    .call(Func::IndexMod, DType::I32, &[&n(a), &format!("{c}i")])
+            }
             Expr::CheckedIndex { value, len, flag } => {
                 let d = self.value_ty(value);
                 let (v, s) = (n(value), scalar::suffix(d));
                 let ok = format!("{name}_ok");
-                let in_range =
-                    if d == DType::U8 { format!("{v} < {len}u") } else { format!("{v} >= 0{s} && {v} < {len}{s}") };
+                let in_range = if d == DType::U8 {
+                    format!("{v} < {len}u")
+                } else {
+                    format!("{v} >= 0{s} && {v} < {len}{s}")
+                };
                 self.line(&format!("let {ok} = {in_range};"));
                 self.line(&format!("if (!{ok}) {{ b{}[0] = 1i; }}", flag.0));
                 if !self.flags.contains(&flag) {
                     self.flags.push(flag);
                 }
-                let idx = if d == DType::I32 { v } else { format!("i32({v})") };
+                let idx = if d == DType::I32 {
+                    v
+                } else {
+                    format!("i32({v})")
+                };
                 format!("select(0i, {idx}, {ok})")
             }
             Expr::Const(s) => literal(s),
@@ -341,7 +392,11 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>) {{
                     Some(m) => {
                         let word = format!("b{}[select(0i, {}, {})]", buf.0, n(index), n(m));
                         let zero = literal(crate::Scalar::zero(d));
-                        format!("select({zero}, {}, {})", scalar::from_storage(d, &word), n(m))
+                        format!(
+                            "select({zero}, {}, {})",
+                            scalar::from_storage(d, &word),
+                            n(m)
+                        )
                     }
                 }
             }
@@ -351,7 +406,8 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>) {{
             }
             Expr::Binary(op, a, b) => {
                 let d = self.value_ty(a);
-                scalar::binary(&mut self.lib, op, d, &n(a), &n(b)).map_err(|w| unsupported(&k.name, w))?
+                scalar::binary(&mut self.lib, op, d, &n(a), &n(b))
+                    .map_err(|w| unsupported(&k.name, w))?
             }
             Expr::Where(c, a, b) => format!("select({}, {}, {})", n(b), n(a), n(c)),
             Expr::Cast(a, d) => {
