@@ -4,7 +4,7 @@
 
 mod gpu_support;
 
-use gpu_support::{Data, ctx};
+use gpu_support::{Data, ctx, has};
 use smelt::runtime::gpu::GpuContext;
 use smelt_codegen::DType;
 use smelt_codegen::matmul::{MatmulSpec, Strided};
@@ -150,8 +150,7 @@ fn shapes_that_are_not_multiples_of_the_tile() {
         (1, 257, 31, 129),
     ];
     for dtype in [DType::F32, DType::F64] {
-        if !ctx.caps().supports(dtype) {
-            eprintln!("SKIPPED {dtype}: the adapter lacks it");
+        if !has(ctx, dtype) {
             continue;
         }
         for shape in shapes {

@@ -130,14 +130,19 @@ fn masked_and_checked() {
         index: src,
         mask: Some(mask),
     });
-    // gathered[i] = a[checked idx[i]]
+    // gathered[i] = a[checked idx[i]] where 3 <= i < 9, else 0
     let raw = b.load(idx, i);
     let at = b.expr(Expr::CheckedIndex {
         value: raw,
         len: 6,
         flag,
     });
-    let g = b.load(a, at);
+    // Under the same mask: the flag is set only where the mask holds.
+    let g = b.expr(Expr::Load {
+        buf: a,
+        index: at,
+        mask: Some(mask),
+    });
     let k = b.finish(
         "masked_checked",
         12,

@@ -152,11 +152,15 @@ pub struct GpuContext {
     /// Keyed by WGSL source; used only for lookup.
     pipelines: Mutex<HashMap<String, Arc<Pipeline>>>,
     matmuls: Mutex<HashMap<MatmulSpec, Arc<WgslProgram>>>,
+    /// On GL, one thread at a time: wgpu's GL context lock gives up (panics) after a second of waiting,
+    /// which a long shader compile or wait on another thread exceeds.
+    serial: Option<Mutex<()>>,
 }
 
 /// A buffer in device memory holding `len` elements of `dtype` (stored as [`GpuElem::of`]`(dtype)`).
 pub struct GpuBuffer {
-    buffer: wgpu::Buffer,
+    /// Always `Some` until dropped (see `Drop`).
+    buffer: Option<wgpu::Buffer>,
     dtype: DType,
     len: u64,
     device: usize,
@@ -171,6 +175,21 @@ impl GpuBuffer {
     }
     pub fn is_empty(&self) -> bool {
         self.len == 0
+    }
+}
+
+impl GpuBuffer {
+    fn raw(&self) -> &wgpu::Buffer {
+        self.buffer.as_ref().expect("a live buffer")
+    }
+}
+
+impl Drop for GpuBuffer {
+    /// Frees the buffer, on GL while holding the context's serial lock (see `GpuContext::serial`).
+    fn drop(&mut self) {
+        let buffer = self.buffer.take();
+        let _serial = context(self.device).ok().and_then(|c| c.serialize());
+        drop(buffer);
     }
 }
 
@@ -251,6 +270,7 @@ impl GpuContext {
             caps,
             limits,
             pipelines: Mutex::default(),
+            serial: (info.backend == wgpu::Backend::Gl).then(Mutex::default),
             matmuls: Mutex::default(),
         })
     }
@@ -300,7 +320,7 @@ impl GpuContext {
             })
         })?;
         Ok(GpuBuffer {
-            buffer,
+            buffer: Some(buffer),
             dtype,
             len,
             device: self.index,
@@ -360,7 +380,7 @@ impl GpuContext {
             }
             _ => bytes,
         };
-        self.scoped(|| self.queue.write_buffer(&buf.buffer, 0, data))
+        self.scoped(|| self.queue.write_buffer(buf.raw(), 0, data))
     }
 
     /// The buffer's elements as host bytes (`u8`/`bool` narrowed back to one byte). Waits for the GPU.
@@ -371,7 +391,7 @@ impl GpuContext {
             return Ok(Vec::new());
         }
         let words = self
-            .read_back(&[(&buf.buffer, bytes)])?
+            .read_back(&[(buf.raw(), bytes)])?
             .pop()
             .unwrap_or_default();
         Ok(match buf.dtype {
@@ -386,7 +406,9 @@ impl GpuContext {
 
     /// Copies `(buffer, bytes)` ranges to mappable buffers and reads them (waits for the queue).
     fn read_back(&self, bufs: &[(&wgpu::Buffer, u64)]) -> Result<Vec<Vec<u8>>> {
-        let (staging, encoder) = self.scoped(|| {
+        // Held until the staging buffers are gone (locals drop in reverse order).
+        let _serial = self.serialize();
+        let (staging, encoder) = self.scoped_locked(|| {
             let mut encoder = self.device.create_command_encoder(&Default::default());
             let staging: Vec<wgpu::Buffer> = bufs
                 .iter()
@@ -403,7 +425,7 @@ impl GpuContext {
                 .collect();
             (staging, encoder)
         })?;
-        self.scoped(|| self.queue.submit(Some(encoder.finish())))?;
+        self.scoped_locked(|| self.queue.submit(Some(encoder.finish())))?;
         let (tx, rx) = std::sync::mpsc::channel();
         for (i, s) in staging.iter().enumerate() {
             let tx = tx.clone();
@@ -464,7 +486,7 @@ impl GpuContext {
         let encoder = self.scoped(|| {
             let mut encoder = self.device.create_command_encoder(&Default::default());
             for f in &flags {
-                encoder.clear_buffer(&f.buffer, 0, None);
+                encoder.clear_buffer(f.raw(), 0, None);
             }
             for l in &launches {
                 let mut uniform = Vec::with_capacity(LAUNCH_BYTES as usize);
@@ -484,7 +506,7 @@ impl GpuContext {
                     .zip(&program.bindings)
                     .map(|(b, bind)| wgpu::BindGroupEntry {
                         binding: bind.binding,
-                        resource: b.buffer.as_entire_binding(),
+                        resource: b.raw().as_entire_binding(),
                     })
                     .collect();
                 entries.push(wgpu::BindGroupEntry {
@@ -507,7 +529,7 @@ impl GpuContext {
         if flags.is_empty() {
             return Ok(());
         }
-        let words = self.read_back(&flags.iter().map(|f| (&f.buffer, 4)).collect::<Vec<_>>())?;
+        let words = self.read_back(&flags.iter().map(|f| (f.raw(), 4)).collect::<Vec<_>>())?;
         for (f, w) in program.flags.iter().zip(words) {
             if w != [0; 4] {
                 return Err(GpuError::IndexOutOfRange {
@@ -588,7 +610,7 @@ impl GpuContext {
                     bind.binding, bind.dtype, bind.len
                 ));
             }
-            if let Some(prev) = seen.insert(&b.buffer, bind.access)
+            if let Some(prev) = seen.insert(b.raw(), bind.access)
                 && (prev == Access::Write || bind.access == Access::Write)
             {
                 return fail(format!("{b:?} is bound twice and written"));
@@ -661,9 +683,21 @@ impl GpuContext {
         Ok(p)
     }
 
+    fn serialize(&self) -> Option<std::sync::MutexGuard<'_, ()>> {
+        self.serial
+            .as_ref()
+            .map(|m| m.lock().unwrap_or_else(|e| e.into_inner()))
+    }
+
     /// Runs `f` inside validation and out-of-memory error scopes and returns its result, or the first
     /// error wgpu reported.
     fn scoped<T>(&self, f: impl FnOnce() -> T) -> Result<T> {
+        let _serial = self.serialize();
+        self.scoped_locked(f)
+    }
+
+    /// [`scoped`](Self::scoped) for a caller that already holds the serial lock.
+    fn scoped_locked<T>(&self, f: impl FnOnce() -> T) -> Result<T> {
         let oom = self.device.push_error_scope(wgpu::ErrorFilter::OutOfMemory);
         let validation = self.device.push_error_scope(wgpu::ErrorFilter::Validation);
         let value = f();

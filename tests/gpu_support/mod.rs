@@ -18,6 +18,15 @@ pub fn ctx() -> Option<&'static GpuContext> {
     }
 }
 
+/// Whether the adapter can run `d` (f64/i64 need features); prints a skip line when it cannot.
+pub fn has(ctx: &GpuContext, d: DType) -> bool {
+    let ok = ctx.caps().supports(d);
+    if !ok {
+        eprintln!("SKIPPED {d} cases: {} lacks {d}", ctx.name());
+    }
+    ok
+}
+
 /// Host data of one dtype.
 #[derive(Clone, Debug, PartialEq)]
 pub enum Data {

@@ -2,6 +2,9 @@
 //! (floor division, NaN-propagating max, saturating casts, `pow` special cases) or is not precise
 //! enough (`sin`, `cos`, `tanh`), or does not exist (`erf`; every transcendental in f64).
 //!
+//! Signed remainders are written `a - (a / b) * b`, never `%`: naga's GLSL backend (wgpu's GL fallback)
+//! emits `%`, which GLSL leaves undefined for negative operands.
+//!
 //! A kernel's translator asks for helpers by [`Helper`]; [`Library::text`] emits each used helper (and
 //! what it calls) once, in a fixed order, so the WGSL text is deterministic.
 
@@ -156,7 +159,7 @@ fn source(h: Helper) -> String {
     let d = h.dtype;
     let t = match h.func {
         Func::IndexDiv => "fn floor_div_index(a: i32, c: i32) -> i32 {\n    let q = a / c;\n    return select(q, q - 1i, a - q * c < 0i);\n}\n".to_string(),
-        Func::IndexMod => "fn floor_mod_index(a: i32, c: i32) -> i32 {\n    let r = a % c;\n    return select(r, r + c, r < 0i);\n}\n".to_string(),
+        Func::IndexMod => "fn floor_mod_index(a: i32, c: i32) -> i32 {\n    let r = a - (a / c) * c;\n    return select(r, r + c, r < 0i);\n}\n".to_string(),
         Func::Div if d == DType::U8 => "fn div_u8(a: u32, b: u32) -> u32 {\n    return select(a / max(b, 1u), 0u, b == 0u);\n}\n".into(),
         Func::Rem if d == DType::U8 => "fn rem_u8(a: u32, b: u32) -> u32 {\n    return select(a % max(b, 1u), 0u, b == 0u);\n}\n".into(),
         // Signed floor division and modulo; `x / 0 = x % 0 = 0`; `MIN / -1` wraps to `MIN`.
@@ -170,7 +173,7 @@ fn source(h: Helper) -> String {
 ".into(),
         Func::Rem if d.is_int() => "fn rem_$N(a: $T, b: $T) -> $T {
     if (b == 0$S || b == -1$S) { return 0$S; }
-    let r = a % b;
+    let r = a - (a / b) * b;
     return select(r, r + b, r != 0$S && ((r < 0$S) != (b < 0$S)));
 }
 ".into(),

@@ -39,6 +39,7 @@
 //! Taylor series below 1 and a continued fraction for `erfc` above, ~1e-7 absolute error in f32), and
 //! for f64 `exp`, `log`, `sin`, `cos` themselves (Vulkan's GLSL.std.450 built-ins are 32-bit only).
 
+mod checked;
 mod library;
 mod matmul;
 mod scalar;

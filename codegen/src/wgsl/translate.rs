@@ -7,6 +7,7 @@
 //! Constants are `let`s too: naga constant-folds operations on literals and rejects the fold if it
 //! overflows or is not finite, while smelt's semantics ask for the run-time result.
 
+use super::checked;
 use super::library::{Func, Library};
 use super::scalar::{self, literal, wgsl_ty};
 use super::{Caps, GpuElem, WORKGROUP_SIZE, launch_block, unsupported};
@@ -41,6 +42,8 @@ pub(super) struct Translator<'k> {
     /// Bumped when an accumulator an expression reads changes, so a re-emitted `let` gets a fresh name.
     generation: Vec<u32>,
     flags: Vec<BufId>,
+    /// Per expression: whether a checked index is among its operands (see [`checked`]).
+    reaches_checked: Vec<bool>,
 }
 
 const I32_MAX: i128 = i32::MAX as i128;
@@ -62,6 +65,7 @@ impl<'k> Translator<'k> {
             emitted: vec![false; k.exprs.len()],
             generation: vec![0; k.exprs.len()],
             flags: Vec::new(),
+            reaches_checked: checked::reaches_checked(k),
             tys,
             ranges,
             accs,
@@ -222,6 +226,7 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>) {{
                     let combined = scalar::binary(&mut self.lib, op.combine(), dtype, &a, &v)
                         .map_err(|w| unsupported(&self.k.name, w))?;
                     self.line(&format!("{a} = {combined};"));
+                    self.translate_flags(&[*value]);
                     self.invalidate(&BTreeSet::from([acc.0]));
                 }
                 Stmt::Store { buf, index, value } => {
@@ -231,6 +236,7 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>) {{
                         scalar::to_storage(self.k.params[buf.index()].dtype, &self.name(*value));
                     let idx = self.name(*index);
                     self.line(&format!("b{}[{idx}] = {word};", buf.0));
+                    self.translate_flags(&[*index, *value]);
                 }
             }
         }
@@ -267,6 +273,27 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>) {{
         accumulated(body, &mut updated);
         self.invalidate(&updated);
         Ok(())
+    }
+
+    /// After a statement reading `roots`: set the flag of each out-of-range checked index the IR would
+    /// have evaluated.
+    fn translate_flags(&mut self, roots: &[ExprId]) {
+        if !roots.iter().any(|r| self.reaches_checked[r.index()]) {
+            return;
+        }
+        let demands = checked::demands(self.k, roots, &self.reaches_checked, |e| self.name(e));
+        for (id, cond) in demands {
+            let Expr::CheckedIndex { flag, .. } = *self.k.expr(id) else {
+                continue;
+            };
+            let ok = format!("{}_ok", self.name(id));
+            let test = if cond == "true" {
+                format!("!{ok}")
+            } else {
+                format!("!{ok} && ({cond})")
+            };
+            self.line(&format!("if ({test}) {{ b{}[0] = 1i; }}", flag.0));
+        }
     }
 
     fn reachable(&self, stmts: &[Stmt], reach: &mut [bool]) {
@@ -352,7 +379,6 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>) {{
                     format!("{v} >= 0{s} && {v} < {len}{s}")
                 };
                 self.line(&format!("let {ok} = {in_range};"));
-                self.line(&format!("if (!{ok}) {{ b{}[0] = 1i; }}", flag.0));
                 if !self.flags.contains(&flag) {
                     self.flags.push(flag);
                 }
