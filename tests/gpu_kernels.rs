@@ -72,6 +72,13 @@ fn split_launches_cover_every_iteration_once() {
             "at most {max_dim} workgroups per dimension"
         );
     }
+    // Two sub-ranges, as separate submissions, fill the whole output.
+    let out = ctx.create_buffer(DType::I32, n).unwrap();
+    ctx.run_range(&program, &[&input, &out], 0..1000).unwrap();
+    ctx.run_range(&program, &[&input, &out], 1000..n).unwrap();
+    let got = Data::from_bytes(DType::I32, &ctx.download(&out).unwrap());
+    assert_eq!(got, Data::I32(affine_reference(&a)));
+    assert!(ctx.run_range(&program, &[&input, &out], 0..n + 1).is_err());
 }
 
 /// A reduction of a `rows × cols` matrix: along rows (`inner`), along columns, or over everything.

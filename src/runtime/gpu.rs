@@ -19,6 +19,7 @@ use smelt_codegen::matmul::MatmulSpec;
 use smelt_codegen::wgsl::{self, Caps, GpuElem, LAUNCH_BYTES, WgslProgram};
 use smelt_codegen::{CodegenError, DType};
 use std::collections::HashMap;
+use std::ops::Range;
 use std::sync::{Arc, Mutex, OnceLock};
 use wgpu::util::DeviceExt as _;
 
@@ -176,9 +177,6 @@ impl GpuBuffer {
     pub fn is_empty(&self) -> bool {
         self.len == 0
     }
-}
-
-impl GpuBuffer {
     fn raw(&self) -> &wgpu::Buffer {
         self.buffer.as_ref().expect("a live buffer")
     }
@@ -213,14 +211,14 @@ struct Launch {
     width: u64,
 }
 
-/// Splits `units` into launches of at most `max_dim × max_dim` workgroups of `per_group` units.
-fn plan_launches(units: u64, per_group: u64, max_dim: u32) -> Vec<Launch> {
+/// Splits the `units` range into launches of at most `max_dim × max_dim` workgroups of `per_group` units.
+fn plan_launches(units: Range<u64>, per_group: u64, max_dim: u32) -> Vec<Launch> {
     let max_dim = u64::from(max_dim.max(1));
     let chunk = max_dim * max_dim * per_group;
     let mut out = Vec::new();
-    let mut start = 0;
-    while start < units {
-        let end = units.min(start + chunk);
+    let mut start = units.start;
+    while start < units.end {
+        let end = units.end.min(start + chunk);
         let groups = (end - start).div_ceil(per_group);
         let x = groups.min(max_dim);
         let y = groups.div_ceil(x);
@@ -456,9 +454,21 @@ impl GpuContext {
 
     /// Runs `program` over all its units; `buffers[i]` is bound at `program.bindings[i]`.
     pub fn run(&self, program: &WgslProgram, buffers: &[&GpuBuffer]) -> Result<()> {
-        self.run_split(
+        self.run_range(program, buffers, 0..program.units)
+    }
+
+    /// Runs the units `range` of `program` (a sub-range of `0..program.units`, e.g. to split a long
+    /// launch into several submissions).
+    pub fn run_range(
+        &self,
+        program: &WgslProgram,
+        buffers: &[&GpuBuffer],
+        range: Range<u64>,
+    ) -> Result<()> {
+        self.launch(
             program,
             buffers,
+            range,
             self.limits.max_compute_workgroups_per_dimension,
         )
     }
@@ -471,17 +481,29 @@ impl GpuContext {
         buffers: &[&GpuBuffer],
         max_groups_per_dim: u32,
     ) -> Result<()> {
+        self.launch(program, buffers, 0..program.units, max_groups_per_dim)
+    }
+
+    fn launch(
+        &self,
+        program: &WgslProgram,
+        buffers: &[&GpuBuffer],
+        range: Range<u64>,
+        max_groups_per_dim: u32,
+    ) -> Result<()> {
         self.check_buffers(program, buffers)?;
-        if program.units == 0 {
+        if range.end > program.units {
+            return Err(GpuError::Mismatch {
+                kernel: program.name.clone(),
+                what: format!("units {range:?} of a program with {}", program.units),
+            });
+        }
+        if range.is_empty() {
             return Ok(());
         }
         let pipeline = self.pipeline(program)?;
         let max_dim = max_groups_per_dim.min(self.limits.max_compute_workgroups_per_dimension);
-        let launches = plan_launches(
-            program.units,
-            u64::from(program.units_per_workgroup),
-            max_dim,
-        );
+        let launches = plan_launches(range, u64::from(program.units_per_workgroup), max_dim);
         let flags: Vec<&GpuBuffer> = program.flags.iter().map(|f| buffers[f.index()]).collect();
         let encoder = self.scoped(|| {
             let mut encoder = self.device.create_command_encoder(&Default::default());
@@ -725,7 +747,7 @@ mod tests {
             (100, 4, 3),
             (37, 2, 2),
         ] {
-            let ls = plan_launches(units, per, max);
+            let ls = plan_launches(0..units, per, max);
             let mut next = 0;
             for l in &ls {
                 assert_eq!(l.start, next);
@@ -738,7 +760,7 @@ mod tests {
             assert_eq!(next, units);
         }
         assert_eq!(
-            plan_launches(70_000 * 256, 256, 65535),
+            plan_launches(0..70_000 * 256, 256, 65535),
             vec![Launch {
                 start: 0,
                 end: 70_000 * 256,
@@ -747,7 +769,12 @@ mod tests {
                 width: 65535 * 256
             }]
         );
-        assert_eq!(plan_launches(10, 1, 3).len(), 2);
-        assert!(plan_launches(0, 256, 65535).is_empty());
+        assert_eq!(plan_launches(0..10, 1, 3).len(), 2);
+        let tail = plan_launches(1000..1300, 256, 65535);
+        assert_eq!(
+            (tail.len(), tail[0].start, tail[0].end, tail[0].x),
+            (1, 1000, 1300, 2)
+        );
+        assert!(plan_launches(0..0, 256, 65535).is_empty());
     }
 }
