@@ -1,4 +1,4 @@
-//! The GPU backend: kernel IR (and [`MatmulSpec`]s) → WGSL text, checked by naga before it is returned.
+//! The GPU backend: kernel IR and matmul specs → WGSL text, checked by naga before it is returned.
 //!
 //! # Why text, not a hand-built `naga::Module`
 //! We write WGSL as text and let naga parse and validate it (`naga::front::wgsl::parse_str` +
@@ -31,13 +31,24 @@
 //!   `u32` kept in `0..=255`, a `bool` is a WGSL `bool`.
 //!
 //! # Numerics
-//! Op semantics are those of [`crate::ops`]. WGSL built-ins are used where their precision is adequate
-//! (`exp`, `log`, `sqrt`, `floor`, `round` (half to even), `exp2`/`log2` inside `pow`); everything else is
-//! a helper function of [`library`]: floor division, NaN-propagating max/min, saturating casts, `pow`
-//! special cases, `sin`/`cos` with Cody–Waite range reduction (Vulkan only promises 2^-11 absolute error
-//! for the built-ins), `tanh` through `expm1` (no overflow to NaN, no cancellation near 0), `erf` (a
-//! Taylor series below 1 and a continued fraction for `erfc` above, ~1e-7 absolute error in f32), and
-//! for f64 `exp`, `log`, `sin`, `cos` themselves (Vulkan's GLSL.std.450 built-ins are 32-bit only).
+//! Op semantics are those of [`crate::ops`] (and of the reference evaluator). WGSL built-ins are used
+//! where their precision is adequate: `sqrt`, `log` (f32), `floor`, `ceil`, `trunc`, `round` (half to
+//! even), `exp2`/`log2` inside f32 `pow`. Everything else is a helper function of `library`: floor
+//! division, NaN-propagating max/min, saturating casts, `pow` special cases, `exp` (Vulkan lets the
+//! built-in err by 3 + 2|x| ulp: 3.6e-6 relative at |x| = 80 on lavapipe; ours is ~1 ulp), `sin`/`cos`
+//! with Cody–Waite range reduction (Vulkan only promises 2^-11 absolute error for the built-ins), `tanh`
+//! through `expm1` (no overflow to NaN, no cancellation near 0), `erf` (a Taylor series below 1 and a
+//! continued fraction for `erfc` above, ~1e-7 absolute error in f32), and in f64 `exp`, `log`, `sin`,
+//! `cos` themselves (Vulkan's GLSL.std.450 transcendentals are 32-bit only).
+//!
+//! NaN: naga lowers float `!=` to an *ordered* comparison (false when either side is NaN), so NaN tests
+//! are `!(x == x)` and `ne` is `!(a == b)`. Subnormal results may be flushed to zero by the driver.
+//! Drivers may contract `a * b + c` into a fused multiply-add (WGSL cannot forbid it), so float `rem`
+//! (`x - y * floor(x / y)`) can differ from the reference in the last bits where it cancels.
+//!
+//! # Error flags
+//! A `CheckedIndex` out of range stores 1 into its flag only where the IR would evaluate it (under its
+//! masks and `where` conditions, see `checked`), after the statement that reads it.
 
 mod checked;
 mod library;
