@@ -52,6 +52,7 @@
 
 mod checked;
 mod library;
+mod limits;
 mod matmul;
 mod scalar;
 mod translate;

@@ -9,6 +9,7 @@
 
 use super::checked;
 use super::library::{Func, Library};
+use super::limits;
 use super::scalar::{self, literal, wgsl_ty};
 use super::{Caps, GpuElem, WORKGROUP_SIZE, launch_block, unsupported};
 use crate::dtype::DType;
@@ -46,8 +47,7 @@ pub(super) struct Translator<'k> {
     reaches_checked: Vec<bool>,
 }
 
-const I32_MAX: i128 = i32::MAX as i128;
-const I32_MIN: i128 = i32::MIN as i128;
+use limits::{I32_MAX, I32_MIN};
 
 impl<'k> Translator<'k> {
     /// Checks that the kernel fits the GPU (dtypes in `caps`, 32-bit indices) and prepares the analyses.
@@ -70,71 +70,11 @@ impl<'k> Translator<'k> {
             ranges,
             accs,
         };
-        t.check(caps)?;
+        limits::check(k, &t.tys, &t.ranges, &t.accs, caps)?;
         Ok(Translator {
             deps: t.dependencies(),
             ..t
         })
-    }
-
-    fn check(&self, caps: &Caps) -> Result<(), CodegenError> {
-        let k = self.k;
-        let fail = |what: String| Err(unsupported(&k.name, what));
-        let dtype_ok = |d: DType| -> Result<(), CodegenError> {
-            if caps.supports(d) {
-                Ok(())
-            } else {
-                let feature = if d == DType::F64 {
-                    "SHADER_F64"
-                } else {
-                    "SHADER_INT64"
-                };
-                fail(format!(
-                    "{d} values need an adapter with {feature}, which this one lacks"
-                ))
-            }
-        };
-        for (i, p) in k.params.iter().enumerate() {
-            dtype_ok(p.dtype)?;
-            if p.len > i32::MAX as u64 {
-                return fail(format!(
-                    "buffer b{i} has {} elements; GPU kernels index with i32",
-                    p.len
-                ));
-            }
-        }
-        for (_, d) in self.accs.values() {
-            dtype_ok(*d)?;
-        }
-        let mut extents = vec![k.extent];
-        loop_extents(&k.body, &mut extents);
-        if let Some(e) = extents.iter().find(|&&e| e > i32::MAX as u64) {
-            return fail(format!(
-                "a loop of {e} iterations; GPU kernels index with i32"
-            ));
-        }
-        for (i, e) in k.exprs.iter().enumerate() {
-            if let Ty::Value(d) = self.tys[i] {
-                dtype_ok(d)?;
-            }
-            if let Expr::Cast(_, d) = e {
-                dtype_ok(*d)?;
-            }
-            if let Expr::IMul(_, c) | Expr::IDiv(_, c) | Expr::IMod(_, c) = *e
-                && i32::try_from(c).is_err()
-            {
-                return fail(format!("e{i} = {e}: the constant does not fit in i32"));
-            }
-            if let Some(r) = self.ranges[i]
-                && (r.lo < I32_MIN || r.hi > I32_MAX)
-            {
-                return fail(format!(
-                    "e{i} = {e} ranges over [{}, {}], beyond i32",
-                    r.lo, r.hi
-                ));
-            }
-        }
-        Ok(())
     }
 
     fn dependencies(&self) -> Vec<Deps> {
@@ -475,15 +415,6 @@ fn collect_accs(stmts: &[Stmt], out: &mut IndexMap<AccId, (ReduceOp, DType)>) {
                 out.insert(*acc, (*op, *dtype));
             }
             _ => {}
-        }
-    }
-}
-
-fn loop_extents(stmts: &[Stmt], out: &mut Vec<u64>) {
-    for s in stmts {
-        if let Stmt::Loop { extent, body, .. } = s {
-            out.push(*extent);
-            loop_extents(body, out);
         }
     }
 }
