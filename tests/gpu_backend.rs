@@ -762,3 +762,62 @@ fn every_cast_matches_the_reference() {
         }
     }
 }
+
+/// Regressions found by comparing random kernels with the reference evaluator.
+#[test]
+fn regressions_from_random_kernels() {
+    let Some(ctx) = ctx() else { return };
+    // Mesa 22.3's lavapipe miscompiled `i64(x) > 0` for an i32 `x` (true for every x).
+    if has(ctx, DType::I64) {
+        let mut b = KernelBuilder::new();
+        let a = b.param(DType::I32, 4, Access::Read);
+        let (o1, o2) = (
+            b.param(DType::I64, 4, Access::Write),
+            b.param(DType::Bool, 4, Access::Write),
+        );
+        let i = b.var(Kernel::PARALLEL);
+        let x = b.load(a, i);
+        let w = b.expr(Expr::Cast(x, DType::I64));
+        let s = b.unary(UnaryOp::Sign, w);
+        let zero = b.constant(Scalar::I64(0));
+        let lt = b.binary(BinaryOp::CmpLt, w, zero);
+        let k = b.finish(
+            "widen",
+            4,
+            vec![
+                Stmt::Store {
+                    buf: o1,
+                    index: i,
+                    value: s,
+                },
+                Stmt::Store {
+                    buf: o2,
+                    index: i,
+                    value: lt,
+                },
+            ],
+        );
+        let out = run(ctx, &k, &[Data::I32(vec![-7, 7, 0, i32::MIN])]);
+        assert_eq!(out[0], Data::I64(vec![-1, 1, 0, -1]));
+        assert_eq!(out[1], Data::Bool(vec![true, false, false, true]));
+    }
+    // tanh rounds to 1 only past ~9.01 in f32.
+    let out = run(
+        ctx,
+        &unary_kernel(UnaryOp::Tanh, DType::F32, 3),
+        &[Data::F32(vec![8.71, 9.0, -9.0])],
+    );
+    assert_eq!(out[0], Data::F32(vec![0.99999994, 0.99999994, -0.99999994]));
+    // Small integer powers are exact where the result is representable.
+    let xs = vec![3.0f32, -2.0, 2.0, 10.0, -5.0];
+    let ys = vec![4.0f32, 3.0, -2.0, 10.0, -5.0];
+    let out = run(
+        ctx,
+        &binary_kernel(BinaryOp::Pow, DType::F32, 5),
+        &[Data::F32(xs), Data::F32(ys)],
+    );
+    assert_eq!(
+        out[0],
+        Data::F32(vec![81.0, -8.0, 0.25, 1e10, (-5.0f32).powi(-5)])
+    );
+}

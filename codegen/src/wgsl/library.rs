@@ -236,6 +236,19 @@ fn source(h: Helper) -> String {
     let ax = abs(x);
     if (ax == 1.0$S && abs(y) > $MAX) {{ return 1.0$S; }}
     var r = {core};
+    if (floor(y) == y && abs(y) <= 64.0$S) {{
+        // Small integer exponents by repeated squaring: a few ulp, where exp2(y·log2 x) loses
+        // |y·log2 x| ulp.
+        var b = ax;
+        var e = u32(abs(y));
+        var p = 1.0$S;
+        while (e != 0u) {{
+            if ((e & 1u) != 0u) {{ p = p * b; }}
+            b = b * b;
+            e = e >> 1u;
+        }}
+        r = select(p, 1.0$S / p, y < 0.0$S);
+    }}
     if (ax == 0.0$S) {{ r = select($INF, 0.0$S, y > 0.0$S); }}
     if (x < 0.0$S) {{
         if (!(floor(y) == y)) {{ return select($NAN, r, ax > $MAX); }}
@@ -316,15 +329,18 @@ fn source(h: Helper) -> String {
         Func::Trig => trig(d),
         Func::Sin => "fn sin_$N(x: $T) -> $T {\n    return trig_$N(x, 0.0$S);\n}\n".into(),
         Func::Cos => "fn cos_$N(x: $T) -> $T {\n    return trig_$N(x, 1.0$S);\n}\n".into(),
-        // tanh(a) = e / (e + 2) with e = expm1(2a): no cancellation near 0, no inf/inf for large a.
+        // tanh(a) = e / (e + 2) = 1 - 2 / (e + 2) with e = expm1(2a): no cancellation near 0, no
+        // inf/inf for large a.
         Func::Tanh => {
-            let lim = if d == DType::F64 { "19.5lf" } else { "9.0f" };
+            // Past `lim`, tanh rounds to ±1. Below 0.55, e / (e + 2) has no cancellation; above,
+            // 1 - 2 / (e + 2) rounds correctly next to 1 (e / (e + 2) would round to 1 too early).
+            let lim = if d == DType::F64 { "19.5lf" } else { "9.1f" };
             format!("fn tanh_$N(x: $T) -> $T {{
     if (!(x == x)) {{ return x; }}
     let a = abs(x);
     if (a > {lim}) {{ return select(-1.0$S, 1.0$S, x > 0.0$S); }}
     let e = expm1_$N(2.0$S * a);
-    let t = e / (e + 2.0$S);
+    let t = select(1.0$S - 2.0$S / (e + 2.0$S), e / (e + 2.0$S), a < 0.55$S);
     return select(t, -t, x < 0.0$S);
 }}
 ")

@@ -180,7 +180,9 @@ pub(super) fn cast(lib: &mut Library, from: DType, to: DType, a: &str) -> String
         (Category::Float, DType::I64) => lib.call(Func::ToI64, from, &[a]),
         (Category::Float, _) => lib.call(Func::ToU8, from, &[a]),
         // Integer to integer: wrap. `i32(i64)` keeps the low bits; u8 is the low byte.
-        (_, DType::I32 | DType::I64) => format!("{}({a})", wgsl_ty(to)),
+        (_, DType::I64) if from == DType::I32 => widen_i32(a),
+        (_, DType::I64) => format!("i64(u64({a}))"),
+        (_, DType::I32) => format!("i32({a})"),
         (_, _) if from == DType::I64 => format!("(u32(i32({a})) & 255u)"),
         (_, _) => format!("(u32({a}) & 255u)"),
     }
@@ -190,9 +192,17 @@ pub(super) fn cast(lib: &mut Library, from: DType, to: DType, a: &str) -> String
 pub(super) fn index_cast(to: DType, a: &str) -> String {
     match to {
         DType::I32 => a.to_string(),
+        DType::I64 => widen_i32(a),
         DType::U8 => format!("(u32({a}) & 255u)"),
         _ => format!("{}({a})", wgsl_ty(to)),
     }
+}
+
+/// An `i32` sign-extended to `i64` without `i64(x)`: naga emits `OpSConvert` for it, and Mesa 22.3's
+/// lavapipe miscompiles ordered comparisons of such a value with a constant (`i64(-7) > 0` is true).
+/// Zero-extend through `u64` (`OpUConvert`) and sign-extend by hand instead.
+fn widen_i32(a: &str) -> String {
+    format!("((i64(u64(u32({a}))) ^ 2147483648li) - 2147483648li)")
 }
 
 /// The register value of an element read from a buffer of dtype `d` (`bool` is stored as a `u32`).
