@@ -1,6 +1,6 @@
 //! WGSL helper functions, emitted on demand: where a WGSL built-in does not have smelt's semantics
 //! (floor division, NaN-propagating max, saturating casts, `pow` special cases) or is not precise
-//! enough (`sin`, `cos`, `tanh`), or does not exist (`erf`; every transcendental in f64).
+//! enough (`exp`, `sin`, `cos`, `tanh`), or does not exist (`erf`; every transcendental in f64).
 //!
 //! Signed remainders are written `a - (a / b) * b`, never `%`: naga's GLSL backend (wgpu's GL fallback)
 //! emits `%`, which GLSL leaves undefined for negative operands.
@@ -106,7 +106,6 @@ fn name(h: Helper) -> String {
 
 fn deps(h: Helper) -> Vec<Helper> {
     let d = h.dtype;
-    let f64 = d == DType::F64;
     let on = |funcs: &[Func]| {
         funcs
             .iter()
@@ -114,7 +113,7 @@ fn deps(h: Helper) -> Vec<Helper> {
             .collect()
     };
     match h.func {
-        Func::Pow if d.is_float() && f64 => on(&[Func::Exp, Func::Log]),
+        Func::Pow if d == DType::F64 => on(&[Func::Exp, Func::Log]),
         Func::Sin | Func::Cos => on(&[Func::Trig]),
         Func::Tanh => on(&[Func::Expm1]),
         Func::Expm1 | Func::Erf => on(&[Func::Exp]),
