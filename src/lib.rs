@@ -62,10 +62,7 @@ pub mod stats {
     pub use crate::tensor::live_tensors;
 }
 
-/// Whether a GPU adapter is available.
-pub fn gpu_available() -> bool {
-    false
-}
+pub use runtime::gpu_available;
 
 /// Everything most programs need: `use smelt::prelude::*;`.
 pub mod prelude {

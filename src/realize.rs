@@ -10,6 +10,7 @@ use smelt_passes::{Graph, NodeId, TypeInfo};
 pub(crate) struct Work {
     pub graph: Graph,
     /// Realized tensors feeding the graph, in `Op::Input` order.
+    #[allow(dead_code)] // kept with the graph for debugging tools
     pub inputs: Vec<Tensor>,
 }
 

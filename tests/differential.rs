@@ -86,7 +86,7 @@ fn step(r: &mut Rng, x: &Tensor) -> Tensor {
                 .iter()
                 .map(|&d| if r.chance(0.4) { 1 } else { d })
                 .collect();
-            let y = random_input(r, shape);
+            let y = random_input(r, shape).to(x.device());
             match r.below(4) {
                 0 => x + &y,
                 1 => x * &y,
@@ -130,7 +130,7 @@ fn step(r: &mut Rng, x: &Tensor) -> Tensor {
         15 if nd >= 1 && x.size(-1) > 0 => {
             let k = x.size(-1);
             let n = r.pick(&[1, 3, 8]);
-            let w = random_input(r, vec![k, n]);
+            let w = random_input(r, vec![k, n]).to(x.device());
             x.matmul(&w) / (k as f64).sqrt()
         }
         16 => {
@@ -163,11 +163,11 @@ impl NanTo for Tensor {
     }
 }
 
-/// A random program: one or two inputs, 1..=6 ops.
-fn program(seed: u64) -> Tensor {
+/// A random program on `device`: one or two inputs, 1..=6 ops.
+fn program(seed: u64, device: Device) -> Tensor {
     let mut r = Rng(seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1);
     let shape = random_shape(&mut r, 3);
-    let mut x = random_input(&mut r, shape);
+    let mut x = random_input(&mut r, shape).to(device);
     for _ in 0..1 + r.below(6) {
         x = step(&mut r, &x);
         if x.numel() > 50_000 {
@@ -182,22 +182,34 @@ fn values(t: &Tensor, backend: Backend) -> Result<Vec<f64>> {
     with_backend(backend, || t.detach().to_dtype(DType::F64).to_vec::<f64>())
 }
 
-fn check_case(seed: u64, backends: &[Backend]) {
-    let t = program(seed);
+fn check_case(seed: u64, backends: &[Backend], gpu: bool) {
+    let t = program(seed, Device::Cpu);
     let want = values(&t, Backend::Interp)
         .unwrap_or_else(|e| panic!("seed {seed}: interpreter failed: {e}"));
     let scale = want
         .iter()
         .filter(|v| v.is_finite())
         .fold(1.0f64, |m, v| m.max(v.abs()));
+    let mut runs: Vec<(String, Vec<f64>)> = vec![];
     for &b in backends {
         let got = values(&t, b).unwrap_or_else(|e| panic!("seed {seed}: {b:?} failed: {e}"));
-        assert_eq!(got.len(), want.len(), "seed {seed}: {b:?} length");
+        runs.push((format!("{b:?}"), got));
+    }
+    if gpu {
+        let on_gpu = program(seed, Device::Gpu(0));
+        let got = on_gpu
+            .to_dtype(DType::F64)
+            .to_vec::<f64>()
+            .unwrap_or_else(|e| panic!("seed {seed}: gpu failed: {e}"));
+        runs.push(("gpu".into(), got));
+    }
+    for (b, got) in runs {
+        assert_eq!(got.len(), want.len(), "seed {seed}: {b} length");
         for (i, (w, g)) in want.iter().zip(&got).enumerate() {
             let ok = (w.is_nan() && g.is_nan()) || w == g || (w - g).abs() <= 2e-4 * scale;
             assert!(
                 ok,
-                "seed {seed}: {b:?} element {i}: interpreter {w}, got {g}\nprogram shape {:?}",
+                "seed {seed}: {b} element {i}: interpreter {w}, got {g}\nprogram shape {:?}",
                 t.shape()
             );
         }
@@ -214,7 +226,18 @@ fn cases() -> u64 {
 #[test]
 fn random_programs_agree_across_backends() {
     for seed in 0..cases() {
-        check_case(seed, &[Backend::Eval, Backend::Jit]);
+        check_case(seed, &[Backend::Eval, Backend::Jit], false);
+    }
+}
+
+#[test]
+fn random_programs_agree_on_the_gpu() {
+    if !smelt::gpu_available() {
+        eprintln!("SKIPPED: no GPU adapter");
+        return;
+    }
+    for seed in 0..cases() / 2 {
+        check_case(seed, &[], true);
     }
 }
 
@@ -222,6 +245,6 @@ fn random_programs_agree_across_backends() {
 #[ignore = "long: set SMELT_DIFF_CASES for the number of programs"]
 fn many_random_programs() {
     for seed in 1_000_000..1_000_000 + cases() {
-        check_case(seed, &[Backend::Eval, Backend::Jit]);
+        check_case(seed, &[Backend::Eval, Backend::Jit], smelt::gpu_available());
     }
 }

@@ -14,6 +14,7 @@ pub mod eval;
 pub mod kernel;
 pub mod matmul;
 pub mod ops;
+pub mod wgsl;
 
 pub use dtype::{Category, DType, Scalar};
 pub use error::CodegenError;

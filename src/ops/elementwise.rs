@@ -97,16 +97,6 @@ impl Tensor {
         })
     }
 
-    pub(crate) fn const_like(&self, value: Scalar) -> Tensor {
-        Tensor::lazy(
-            Op::Const(value),
-            crate::tensor::Srcs::new(),
-            Shape::from(vec![]),
-            value.dtype(),
-            self.device(),
-        )
-    }
-
     /// The value of an unrealized constant node.
     pub(crate) fn as_const(&self) -> Option<Scalar> {
         match self.op() {

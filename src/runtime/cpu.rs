@@ -298,7 +298,7 @@ fn from_host_data(d: HostData) -> Storage {
 }
 
 /// Fills a buffer with Philox random numbers, in parallel chunks (values do not depend on the split).
-fn rand(dtype: DType, n: usize, seed: u64, offset: u64, dist: Dist) -> Storage {
+pub(crate) fn rand(dtype: DType, n: usize, seed: u64, offset: u64, dist: Dist) -> Storage {
     const CHUNK: usize = 1 << 14;
     match dtype {
         DType::F64 => {

@@ -2,6 +2,9 @@
 //! allocates device memory or calls generated code.
 
 pub(crate) mod cpu;
+#[doc(hidden)]
+pub mod gpu;
+mod gpu_exec;
 pub(crate) mod interp;
 pub mod storage;
 
@@ -40,17 +43,24 @@ impl Drop for HostBuffer {
 }
 
 /// The memory behind a realized tensor.
-#[derive(Clone, Debug)]
+#[derive(Clone)]
 pub(crate) enum Buffer {
     Cpu(Arc<HostBuffer>),
+    Gpu(Arc<gpu::GpuBuffer>),
 }
 
 impl Buffer {
     pub(crate) fn host(&self) -> Option<&Arc<HostBuffer>> {
         match self {
             Buffer::Cpu(b) => Some(b),
+            Buffer::Gpu(_) => None,
         }
     }
+}
+
+/// Whether a GPU adapter is available (fast after the first call; never panics).
+pub fn gpu_available() -> bool {
+    gpu::gpu_available()
 }
 
 /// Which CPU backend runs graphs.
@@ -158,9 +168,7 @@ pub(crate) fn run(device: Device, tr: &Traversal) -> Result<Vec<Buffer>> {
                 plan.run(&inputs)
             }
         },
-        Device::Gpu(i) => Err(Error::Device(format!(
-            "gpu:{i} is not available: no GPU backend in this build"
-        ))),
+        Device::Gpu(i) => gpu_exec::run(i, tr),
     }
 }
 
@@ -171,13 +179,6 @@ pub(crate) fn transfer(t: &Tensor) -> Result<()> {
         .into_iter()
         .next()
         .ok_or_else(|| Error::Internal("transfer without a source".into()))?;
-    match (src.device(), t.device()) {
-        (_, Device::Gpu(i)) | (Device::Gpu(i), _) => Err(Error::Device(format!(
-            "gpu:{i} is not available: no GPU backend in this build"
-        ))),
-        (Device::Cpu, Device::Cpu) => {
-            t.set_buffer(src.realized_buffer()?);
-            Ok(())
-        }
-    }
+    t.set_buffer(gpu_exec::copy(&src, t.device())?);
+    Ok(())
 }
