@@ -31,7 +31,11 @@ pub(crate) fn collect(targets: &[&Tensor]) -> Result<Work> {
             }
             let ty = TypeInfo { shape: t.dims().to_vec(), dtype: t.dtype() };
             if t.is_realized() {
-                ids.insert(t.id(), graph.input(ty));
+                let id = graph.input(ty);
+                if let Some(name) = t.name() {
+                    graph.labels.insert(id, name);
+                }
+                ids.insert(t.id(), id);
                 inputs.push(t);
                 continue;
             }
@@ -91,6 +95,14 @@ impl Tensor {
     /// Computes several tensors together, so work they share runs once.
     pub fn realize_all(tensors: &[&Tensor]) -> Result<()> {
         realize_all(tensors)
+    }
+
+    /// The work graph that realizing `targets` would run now, as text (`smelt_passes::Graph`'s dump):
+    /// realized tensors appear as inputs, identical nodes are merged. For tests and debugging: nothing is
+    /// computed (pending copies between devices excepted).
+    #[doc(hidden)]
+    pub fn debug_graph(targets: &[&Tensor]) -> Result<String> {
+        Ok(collect(targets)?.graph.to_string())
     }
 
     /// The buffer, realizing first if needed.

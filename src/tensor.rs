@@ -181,7 +181,8 @@ impl Tensor {
     }
 
     pub fn try_size(&self, dim: isize) -> Result<usize> {
-        Ok(self.dims()[self.norm_dim("size", dim)?])
+        let d = self.norm_dim("size", dim)?;
+        self.dims().get(d).copied().ok_or(Error::Dim { op: "size", dim, ndim: 0 })
     }
 
     /// Whether the tensor already has a buffer.

@@ -227,7 +227,9 @@ impl FixtureArray {
                     .collect::<Vec<bool>>(),
                 shape,
             ),
-            DType::U8 => Tensor::from_vec(self.data.iter().map(|v| parse_int(v.num()) as u8).collect::<Vec<_>>(), shape),
+            DType::U8 => {
+                Tensor::from_vec(self.data.iter().map(|v| parse_int(v.num()) as u8).collect::<Vec<_>>(), shape)
+            }
             DType::I32 => {
                 Tensor::from_vec(self.data.iter().map(|v| parse_int(v.num()) as i32).collect::<Vec<_>>(), shape)
             }
@@ -274,7 +276,8 @@ fn load(family: &str) -> Fixture {
         .map(|(name, c)| {
             let arrays = |k: &str| c.get(k).expect(k).arr().iter().map(FixtureArray::from_json).collect();
             let tol = |k: &str| c.get(k).map(|v| parse_f64(v.num()));
-            let case = Case { inputs: arrays("inputs"), outputs: arrays("outputs"), rtol: tol("rtol"), atol: tol("atol") };
+            let case =
+                Case { inputs: arrays("inputs"), outputs: arrays("outputs"), rtol: tol("rtol"), atol: tol("atol") };
             (name, case)
         })
         .collect();
