@@ -133,3 +133,19 @@ fn creation_attributes() {
     assert_eq!((s.ndim(), s.numel()), (0, 1));
     assert_eq!(Tensor::zeros(&[5usize, 0][..], DType::I32).numel(), 0);
 }
+
+#[test]
+fn on_device_forms_on_the_cpu() {
+    let cpu = Device::Cpu;
+    assert_values(&Tensor::zeros_on([2], DType::F64, cpu), DType::F64, &[2], &[0., 0.]);
+    assert_values(&Tensor::ones_on([1, 2], DType::I32, cpu), DType::I32, &[1, 2], &[1., 1.]);
+    assert_values(&Tensor::full_on((), -2.5, DType::F32, cpu), DType::F32, &[], &[-2.5]);
+    assert_values(&Tensor::eye_on(2, DType::U8, cpu), DType::U8, &[2, 2], &[1., 0., 0., 1.]);
+    assert_values(&Tensor::arange_on(0.0, 3.0, 1.0, DType::I64, cpu), DType::I64, &[3], &[0., 1., 2.]);
+    assert_values(&Tensor::linspace_on(0.0, 1.0, 3, DType::F64, cpu), DType::F64, &[3], &[0., 0.5, 1.]);
+    assert_values(&Tensor::full_like(&Tensor::zeros([2], DType::I64), 7.0), DType::I64, &[2], &[7., 7.]);
+    let r = Tensor::rand_on([3], DType::F32, cpu);
+    assert_eq!((r.device(), r.dims()), (cpu, &[3usize][..]));
+    let t = Tensor::new([1f32]);
+    assert!(t.to(cpu).same(&t), "to() the tensor's own device is the same handle");
+}
