@@ -209,6 +209,14 @@ impl Tensor {
         realize_all(tensors)
     }
 
+    /// The work graph that realizing `targets` would run now, as text (`smelt_passes::Graph`'s dump):
+    /// realized tensors appear as inputs, identical nodes are merged. For tests and debugging: nothing is
+    /// computed (pending copies between devices excepted).
+    #[doc(hidden)]
+    pub fn debug_graph(targets: &[&Tensor]) -> Result<String> {
+        Ok(collect(targets)?.graph.to_string())
+    }
+
     /// The buffer, realizing first if needed.
     pub(crate) fn realized_buffer(&self) -> Result<Buffer> {
         self.realize()?;

@@ -30,6 +30,11 @@ pub fn live_tensors() -> usize {
 #[derive(Clone)]
 pub struct Tensor(pub(crate) Arc<Node>);
 
+// A handle observed after a panic is consistent: a node's fields are immutable except the buffer (set
+// once, atomically) and locks that recover from poisoning. So tensors may cross `catch_unwind`.
+impl std::panic::UnwindSafe for Tensor {}
+impl std::panic::RefUnwindSafe for Tensor {}
+
 pub(crate) struct Node {
     /// Creation order: a stable identity for maps and a deterministic order.
     pub(crate) id: u64,
@@ -210,7 +215,8 @@ impl Tensor {
     }
 
     pub fn try_size(&self, dim: isize) -> Result<usize> {
-        Ok(self.dims()[self.norm_dim("size", dim)?])
+        let d = self.norm_dim("size", dim)?;
+        self.dims().get(d).copied().ok_or(Error::Dim { op: "size", dim, ndim: 0 })
     }
 
     /// Whether the tensor already has a buffer.
