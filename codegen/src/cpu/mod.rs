@@ -200,6 +200,10 @@ fn jit(kernel: &Kernel, isa: OwnedTargetIsa, func: ir::Function) -> Result<CpuPr
     // 3.
     let mut ctx = Context::for_function(func.clone());
     module.define_function(id, &mut ctx).map_err(|e| backend_err(format!("{e:?}")))?;
+    if let Ok(dir) = std::env::var("SMELT_DUMP_CODE_TMP") {
+        let code = ctx.compiled_code().unwrap().code_buffer();
+        std::fs::write(format!("{dir}/{}.bin", kernel.name), code).unwrap();
+    }
     // 4.
     module.finalize_definitions().map_err(|e| backend_err(e.to_string()))?;
     // 5.
