@@ -22,6 +22,8 @@
 //!   (u8 is zero-extended, bool is 0/1); anything nonzero (NaN included) is `true`.
 //! - A masked load reads nothing where its mask is false and gives 0 there. A checked index out of range
 //!   gives 0 and stores `1i32` into its flag buffer.
+//! - Every expression a statement uses is evaluated each time the statement runs: `where` evaluates both
+//!   sides and a masked load its index, so a checked index flags even where its value is not used.
 
 use crate::dtype::{DType, Scalar};
 use crate::kernel::{self, AccId, ExprId, Kernel, LoopVar, Stmt};
@@ -285,12 +287,13 @@ impl Machine<'_> {
                 Val::Value(S::Bool(lo <= i && i < hi))
             }
             E::Load { buf, index, mask } => {
+                // The index is evaluated even where the mask is false (a checked index in it still flags).
+                let i = self.idx(index);
                 let on = match mask {
                     Some(m) => matches!(self.val(m), S::Bool(true)),
                     None => true,
                 };
                 if on {
-                    let i = self.idx(index);
                     Val::Value(self.bufs[buf.index()].get(i as usize))
                 } else {
                     Val::Value(Scalar::zero(self.k.params[buf.index()].dtype))
@@ -303,8 +306,9 @@ impl Machine<'_> {
                 Val::Value(binary(op, x, y))
             }
             E::Where(c, a, b) => {
-                let c = matches!(self.val(c), S::Bool(true));
-                Val::Value(if c { self.val(a) } else { self.val(b) })
+                // Both sides are evaluated: expressions are pure, except that a checked index flags.
+                let (c, x, y) = (self.val(c), self.val(a), self.val(b));
+                Val::Value(if matches!(c, S::Bool(true)) { x } else { y })
             }
             E::Cast(a, d) => Val::Value(cast(self.val(a), d)),
         }

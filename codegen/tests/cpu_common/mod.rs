@@ -166,6 +166,11 @@ pub fn option_sets() -> Vec<Options> {
 /// Runs `kernel` on `inputs` (all buffers, outputs zeroed or pre-filled) with the evaluator and the JIT
 /// under every option set, over the whole range and over sub-ranges; compares the written buffers.
 pub fn check(kernel: &Kernel, inputs: &[HostData], tol: Tol) {
+    check_with(kernel, inputs, tol, &option_sets());
+}
+
+/// [`check`] with the given option sets.
+pub fn check_with(kernel: &Kernel, inputs: &[HostData], tol: Tol, options: &[Options]) {
     let written: Vec<usize> =
         kernel.params.iter().enumerate().filter(|(_, p)| p.access == Access::Write).map(|(i, _)| i).collect();
     let n = kernel.extent;
@@ -178,7 +183,7 @@ pub fn check(kernel: &Kernel, inputs: &[HostData], tol: Tol) {
     for (start, end) in ranges {
         let mut want = inputs.to_vec();
         eval::eval_range(kernel, &mut want, start, end).unwrap();
-        for opts in option_sets() {
+        for &opts in options {
             let prog = cpu::compile_with(kernel, opts).unwrap_or_else(|e| panic!("{e}\n{kernel}"));
             let mut got = inputs.to_vec();
             run(&prog, kernel, &mut got, start, end);
