@@ -141,8 +141,10 @@ impl FunctionTranslator<'_> {
         let lx = self.log2_f64(ax);
         let t = self.b.ins().fmul(y, lx);
         let (lo, hi) = (self.fk(ty, -200.0), self.fk(ty, 200.0));
-        let t = self.b.ins().fmax(t, lo);
-        let t = self.b.ins().fmin(t, hi);
+        let under = self.b.ins().fcmp(FloatCC::LessThan, t, lo);
+        let t = self.sel(under, lo, t);
+        let over = self.b.ins().fcmp(FloatCC::GreaterThan, t, hi);
+        let t = self.sel(over, hi, t);
         self.exp2_f64(t)
     }
 
