@@ -252,3 +252,51 @@ fn malformed_kernels_are_rejected_before_codegen() {
     assert!(err.to_string().contains("malformed"), "{err}");
     assert!(smelt_codegen::cpu::clif_for_snapshot(&k).is_err());
 }
+
+/// Softmax down columns (reductions over the outer axis): the vectorized output loop runs tiled, with two
+/// reduction loops and a write loop per tile, the second reading the first's result.
+#[test]
+fn column_softmax_runs_tiled() {
+    let mut rng = Rng(10);
+    for (rows, cols) in [(3u64, 17u64), (5, 1100), (2, 2100)] {
+        let mut b = KernelBuilder::new();
+        let x = b.param(DType::F32, rows * cols, Access::Read);
+        let out = b.param(DType::F32, rows * cols, Access::Write);
+        let c = b.var(Kernel::PARALLEL);
+        let (r1, r2, r3) = (b.new_var(), b.new_var(), b.new_var());
+        let (mx, sm) = (b.new_acc(), b.new_acc());
+        let (mxv, smv) = (b.expr(Expr::Acc(mx)), b.expr(Expr::Acc(sm)));
+        let at = |b: &mut KernelBuilder, r| {
+            let rv = b.var(r);
+            let row = b.imul(rv, cols as i64);
+            b.iadd(row, c)
+        };
+        let a1 = at(&mut b, r1);
+        let x1 = b.load(x, a1);
+        let a2 = at(&mut b, r2);
+        let x2 = b.load(x, a2);
+        let d2 = b.binary(BinaryOp::Sub, x2, mxv);
+        let e2 = b.unary(UnaryOp::Exp, d2);
+        let a3 = at(&mut b, r3);
+        let x3 = b.load(x, a3);
+        let d3 = b.binary(BinaryOp::Sub, x3, mxv);
+        let e3 = b.unary(UnaryOp::Exp, d3);
+        let y = b.binary(BinaryOp::Div, e3, smv);
+        let k = b.finish(
+            "C_softmax",
+            cols,
+            vec![
+                Stmt::DefAcc { acc: mx, op: ReduceOp::Max, dtype: DType::F32 },
+                Stmt::Loop { var: r1, extent: rows, body: vec![Stmt::Accumulate { acc: mx, value: x1 }] },
+                Stmt::DefAcc { acc: sm, op: ReduceOp::Sum, dtype: DType::F32 },
+                Stmt::Loop { var: r2, extent: rows, body: vec![Stmt::Accumulate { acc: sm, value: e2 }] },
+                Stmt::Loop { var: r3, extent: rows, body: vec![Stmt::Store { buf: out, index: a3, value: y }] },
+            ],
+        );
+        let inputs = vec![
+            random(DType::F32, (rows * cols) as usize, Fill::Range(-5.0, 5.0), &mut rng),
+            HostData::zeros(DType::F32, (rows * cols) as usize),
+        ];
+        check(&k, &inputs, ulps(8));
+    }
+}

@@ -22,6 +22,7 @@ mod lower;
 mod math;
 mod plan;
 mod pow;
+mod tile;
 mod translate;
 mod vector;
 

@@ -24,7 +24,7 @@ use crate::dtype::DType;
 use crate::kernel::{AccId, BufId, Expr, ExprId, Kernel, LoopVar, Stmt, Ty};
 use crate::ops::ReduceOp;
 use cranelift_codegen::ir::condcodes::IntCC;
-use cranelift_codegen::ir::{FuncRef, InstBuilder, MemFlagsData, Value, types};
+use cranelift_codegen::ir::{FuncRef, InstBuilder, MemFlagsData, StackSlot, Value, types};
 use cranelift_frontend::{FunctionBuilder, Variable};
 use indexmap::IndexMap;
 
@@ -44,6 +44,8 @@ pub(super) enum AccForm {
     Parts,
     /// One scalar per lane (dtypes without a vector layout).
     Lanes,
+    /// One element per lane of a tile, in a stack array (see `tile.rs`).
+    Tile(StackSlot),
 }
 
 /// The loop being vectorized, while its body is translated.
@@ -54,6 +56,8 @@ pub(super) struct VecCtx {
     pub base: Value,
     /// Partial results of accumulators defined outside the loop.
     pub shadows: IndexMap<AccId, AccSlot>,
+    /// In a tile (see `tile.rs`): lane 0's offset from the tile's start.
+    pub tile_offset: Option<Value>,
 }
 
 pub(super) struct FunctionTranslator<'a> {
@@ -64,13 +68,13 @@ pub(super) struct FunctionTranslator<'a> {
     pub options: Options,
     /// Base pointers of the buffers.
     pub bufs: Vec<Value>,
-    counters: Vec<Option<Variable>>,
-    accs: Vec<Option<AccSlot>>,
+    pub counters: Vec<Option<Variable>>,
+    pub accs: Vec<Option<AccSlot>>,
     memo: Vec<Option<Val>>,
     /// Per open scope, the memo entries it set (cleared when it closes).
     scopes: Vec<Vec<ExprId>>,
-    open_vars: BitSet,
-    declared: BitSet,
+    pub open_vars: BitSet,
+    pub declared: BitSet,
     pub vec: Option<VecCtx>,
     pub imports: Vec<Option<FuncRef>>,
 }
@@ -135,7 +139,7 @@ impl<'a> FunctionTranslator<'a> {
         self.b.finalize(self.target.frontend);
     }
 
-    fn translate_block(&mut self, stmts: &[Stmt]) {
+    pub fn translate_block(&mut self, stmts: &[Stmt]) {
         for s in stmts {
             if matches!(s, Stmt::Loop { extent: 0, .. }) {
                 continue; // never runs: compute nothing for it
@@ -164,7 +168,7 @@ impl<'a> FunctionTranslator<'a> {
     }
 
     /// Computes now every expression `stmts` need whose inputs are available here and unchanged by them.
-    fn hoist(&mut self, stmts: &[Stmt]) {
+    pub fn hoist(&mut self, stmts: &[Stmt]) {
         let needed = self.plan.needed(self.k, stmts);
         let mut touched = Plan::modified(stmts);
         for s in stmts {
@@ -172,22 +176,25 @@ impl<'a> FunctionTranslator<'a> {
                 touched.insert(acc.index());
             }
         }
+        // Tile accumulators hold one value per lane: readable only inside a tile's lane loop.
+        let in_tile = self.vec.as_ref().is_some_and(|v| v.tile_offset.is_some());
         for e in needed.iter() {
             if self.memo[e].is_none()
                 && self.plan.vars[e].is_subset(&self.open_vars)
                 && self.plan.accs[e].is_subset(&self.declared)
                 && !self.plan.accs[e].intersects(&touched)
+                && (in_tile || !self.plan.accs[e].iter().any(|a| matches!(&self.accs[a], Some(s) if matches!(s.form, AccForm::Tile(_)))))
             {
                 self.eval(ExprId(e as u32));
             }
         }
     }
 
-    fn push_scope(&mut self) {
+    pub fn push_scope(&mut self) {
         self.scopes.push(Vec::new());
     }
 
-    fn pop_scope(&mut self) {
+    pub fn pop_scope(&mut self) {
         for e in self.scopes.pop().expect("open scope") {
             self.memo[e.index()] = None;
         }
@@ -231,7 +238,12 @@ impl<'a> FunctionTranslator<'a> {
         if self.vec.is_none()
             && let Some(vl) = self.plan.vloops.get(&var).cloned()
         {
-            let widths: &[u32] = if vl.lanes > 4 { &[vl.lanes, 4] } else { &[4] };
+            let mut widths: &[u32] = if vl.lanes > 4 { &[vl.lanes, 4] } else { &[4] };
+            if vl.tile && known.is_none_or(|(_, n)| n >= vl.lanes as u64) {
+                self.translate_tiled(var, counter, hi, body, vl.lanes);
+                known = None;
+                widths = &[4];
+            }
             for &w in widths {
                 self.translate_pass(var, counter, hi, body, w, &vl.shadows, &mut known);
             }
@@ -276,7 +288,7 @@ impl<'a> FunctionTranslator<'a> {
         self.b.switch_to_block(body_block);
         let base = self.b.use_var(counter);
         if w > 1 {
-            self.vec = Some(VecCtx { var, lanes: w, base, shadows: shadow_slots });
+            self.vec = Some(VecCtx { var, lanes: w, base, shadows: shadow_slots, tile_offset: None });
         }
         // A scalar loop inside a vector loop's body keeps that loop's vector context.
         self.open_vars.insert(var.index());
@@ -357,10 +369,18 @@ impl<'a> FunctionTranslator<'a> {
             None => self.accs[acc.index()].clone().expect("verified: accumulator defined"),
         };
         let op = slot.op.combine();
+        if let AccForm::Tile(_) = slot.form {
+            let old = self.tile_load(acc);
+            let x = self.parts(&v, slot.dtype);
+            let new: Vec<Value> = old.into_iter().zip(x).map(|(o, x)| self.lower_binary(op, slot.dtype, o, x)).collect();
+            self.tile_store(acc, &new);
+            return;
+        }
         let vals = match slot.form {
             AccForm::Scalar => vec![self.scalar_of(&v)],
             AccForm::Parts => self.parts(&v, slot.dtype),
             AccForm::Lanes => self.lanes(&v, Ty::Value(slot.dtype)),
+            AccForm::Tile(_) => unreachable!(),
         };
         for (var, x) in slot.vars.iter().zip(vals) {
             let old = self.b.use_var(*var);
@@ -371,10 +391,13 @@ impl<'a> FunctionTranslator<'a> {
 
     pub fn read_acc(&mut self, acc: AccId) -> Val {
         let slot = self.accs[acc.index()].clone().expect("verified: accumulator defined");
+        if let AccForm::Tile(_) = slot.form {
+            return Val::P(self.tile_load(acc));
+        }
         let vals: Vec<Value> = slot.vars.iter().map(|v| self.b.use_var(*v)).collect();
         match slot.form {
             AccForm::Scalar => Val::S(vals[0]),
-            AccForm::Parts => Val::P(vals),
+            AccForm::Parts | AccForm::Tile(_) => Val::P(vals),
             AccForm::Lanes => Val::L(vals),
         }
     }

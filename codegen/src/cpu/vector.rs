@@ -420,6 +420,7 @@ impl FunctionTranslator<'_> {
         let op = slot.op.combine();
         let lanes = match slot.form {
             AccForm::Scalar => return vals[0],
+            AccForm::Tile(_) => unreachable!("tile accumulators are never shadows"),
             AccForm::Lanes => vals,
             AccForm::Parts => {
                 // Registers pairwise (a tree), then the lanes of the last one.
