@@ -300,3 +300,75 @@ fn column_softmax_runs_tiled() {
         check(&k, &inputs, ulps(8));
     }
 }
+
+/// Loops that never run: an empty parallel range, and an inner loop of extent 0 (its accumulator keeps
+/// the identity; a checked index inside it never flags).
+#[test]
+fn empty_ranges_and_loops() {
+    let mut b = KernelBuilder::new();
+    let x = b.param(DType::I32, 4, Access::Read);
+    let out = b.param(DType::I32, 4, Access::Write);
+    let flag = b.param(DType::I32, 1, Access::Write);
+    let i = b.var(Kernel::PARALLEL);
+    let j = b.new_var();
+    let big = b.constant(Scalar::I32(99));
+    let ci = b.expr(Expr::CheckedIndex { value: big, len: 4, flag });
+    let v = b.load(x, ci);
+    let acc = b.new_acc();
+    let a = b.expr(Expr::Acc(acc));
+    let k = b.finish(
+        "empty",
+        4,
+        vec![
+            Stmt::DefAcc { acc, op: ReduceOp::Min, dtype: DType::I32 },
+            Stmt::Loop { var: j, extent: 0, body: vec![Stmt::Accumulate { acc, value: v }] },
+            Stmt::Store { buf: out, index: i, value: a },
+        ],
+    );
+    let inputs = vec![HostData::I32(vec![1, 2, 3, 4]), HostData::zeros(DType::I32, 4), HostData::zeros(DType::I32, 1)];
+    check(&k, &inputs, cpu_common::EXACT);
+    let prog = smelt_codegen::cpu::compile(&k).unwrap();
+    let mut bufs = inputs.clone();
+    cpu_common::run(&prog, &k, &mut bufs, 0, 4);
+    assert_eq!(bufs[1], HostData::I32(vec![i32::MAX; 4]));
+    assert_eq!(bufs[2], HostData::I32(vec![0]));
+    let mut untouched = inputs.clone();
+    cpu_common::run(&prog, &k, &mut untouched, 2, 2);
+    assert_eq!(untouched, inputs);
+}
+
+/// Programs are `Send + Sync`: compile on several threads at once, run one program from several threads
+/// on disjoint ranges, drop them all (their code is freed).
+#[test]
+fn programs_compile_and_run_across_threads() {
+    let n = 4096u64;
+    let k = std::sync::Arc::new(exp_mul_add(n));
+    let progs: Vec<_> = std::thread::scope(|s| {
+        let hs: Vec<_> = (0..4).map(|_| s.spawn(|| smelt_codegen::cpu::compile(&k).unwrap())).collect();
+        hs.into_iter().map(|h| h.join().unwrap()).collect()
+    });
+    let mut rng = Rng(11);
+    let mut bufs: Vec<HostData> = (0..3).map(|_| random(DType::F32, n as usize, Fill::Range(0.0, 1.0), &mut rng)).collect();
+    bufs.push(HostData::zeros(DType::F32, n as usize));
+    let mut want = bufs.clone();
+    smelt_codegen::eval::eval(&k, &mut want).unwrap();
+    let ptrs: Vec<usize> = bufs.iter_mut().map(|b| b.as_mut_ptr() as usize).collect();
+    let prog = &progs[0];
+    std::thread::scope(|s| {
+        for t in 0..4u64 {
+            let ptrs = ptrs.clone();
+            s.spawn(move || {
+                let args: Vec<*mut u8> = ptrs.iter().map(|&p| p as *mut u8).collect();
+                // SAFETY: the buffers match the kernel; the ranges are disjoint.
+                unsafe { (prog.entry())(args.as_ptr(), t * n / 4, (t + 1) * n / 4) };
+            });
+        }
+    });
+    cpu_common::compare(&want[3], &bufs[3], ulps(4)).unwrap();
+    drop(progs);
+    for _ in 0..200 {
+        let p = smelt_codegen::cpu::compile(&k).unwrap();
+        assert_eq!(p.name(), "E_exp_mul_add");
+        assert!(p.clif().starts_with("function u0:14(i64, i64, i64)"));
+    }
+}

@@ -95,7 +95,7 @@ impl Gen {
                 let vv = self.b.var(v);
                 let t = self.b.imul(vv, c);
                 idx = self.b.iadd(idx, t);
-                max += c * (n as i64 - 1);
+                max += c * (n.max(1) as i64 - 1);
             }
         }
         (idx, max)
@@ -236,7 +236,7 @@ impl Gen {
         let op = self.reduce_op(d);
         let acc = self.b.new_acc();
         let v = self.b.new_var();
-        let n = 1 + self.rng.below(24);
+        let n = self.rng.below(25); // 0: the loop never runs
         self.loops.push((v, n));
         let x = self.value(d, depth);
         self.loops.pop();

@@ -155,13 +155,15 @@ impl Plan {
         plan
     }
 
-    /// The expressions `stmts` use, directly or through operands, at any depth.
+    /// The expressions `stmts` use, directly or through operands, at any depth (loops that never run
+    /// use nothing: a checked index there must not flag).
     pub fn needed(&self, k: &Kernel, stmts: &[Stmt]) -> BitSet {
         let mut set = BitSet::new(k.exprs.len());
         let mut stack = Vec::new();
         fn roots(stmts: &[Stmt], out: &mut Vec<ExprId>) {
             for s in stmts {
                 match s {
+                    Stmt::Loop { extent: 0, .. } => {}
                     Stmt::Loop { body, .. } => roots(body, out),
                     Stmt::DefAcc { .. } => {}
                     Stmt::Accumulate { value, .. } => out.push(*value),

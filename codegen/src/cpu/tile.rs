@@ -75,6 +75,7 @@ impl FunctionTranslator<'_> {
                         }
                     });
                 }
+                Stmt::Loop { extent: 0, .. } => {} // never runs
                 Stmt::Loop { var: r, extent, body: inner } => {
                     let one = std::slice::from_ref(s);
                     self.hoist(one);
