@@ -40,16 +40,24 @@ fn median(mut v: Vec<f64>) -> f64 {
 /// Times `run` (given a fresh output buffer each time when `fresh`), returns the median in ms.
 fn time(mut run: impl FnMut(bool)) -> (f64, f64) {
     run(false); // warm up (page in inputs and the reused output)
-    let reused = median((0..RUNS).map(|_| {
-        let t = Instant::now();
-        run(false);
-        t.elapsed().as_secs_f64() * 1e3
-    }).collect());
-    let fresh = median((0..RUNS).map(|_| {
-        let t = Instant::now();
-        run(true);
-        t.elapsed().as_secs_f64() * 1e3
-    }).collect());
+    let reused = median(
+        (0..RUNS)
+            .map(|_| {
+                let t = Instant::now();
+                run(false);
+                t.elapsed().as_secs_f64() * 1e3
+            })
+            .collect(),
+    );
+    let fresh = median(
+        (0..RUNS)
+            .map(|_| {
+                let t = Instant::now();
+                run(true);
+                t.elapsed().as_secs_f64() * 1e3
+            })
+            .collect(),
+    );
     (reused, fresh)
 }
 
@@ -65,14 +73,32 @@ fn data(n: usize, seed: u32) -> Vec<f32> {
         .collect()
 }
 
-fn elementwise(name: &str, n: u64, inputs: usize, f: impl FnOnce(&mut KernelBuilder, &[smelt_codegen::kernel::ExprId]) -> smelt_codegen::kernel::ExprId) -> Kernel {
+fn elementwise(
+    name: &str,
+    n: u64,
+    inputs: usize,
+    f: impl FnOnce(
+        &mut KernelBuilder,
+        &[smelt_codegen::kernel::ExprId],
+    ) -> smelt_codegen::kernel::ExprId,
+) -> Kernel {
     let mut b = KernelBuilder::new();
-    let bufs: Vec<_> = (0..inputs).map(|_| b.param(DType::F32, n, Access::Read)).collect();
+    let bufs: Vec<_> = (0..inputs)
+        .map(|_| b.param(DType::F32, n, Access::Read))
+        .collect();
     let out = b.param(DType::F32, n, Access::Write);
     let i = b.var(Kernel::PARALLEL);
     let loads: Vec<_> = bufs.iter().map(|&x| b.load(x, i)).collect();
     let v = f(&mut b, &loads);
-    b.finish(name, n, vec![Stmt::Store { buf: out, index: i, value: v }])
+    b.finish(
+        name,
+        n,
+        vec![Stmt::Store {
+            buf: out,
+            index: i,
+            value: v,
+        }],
+    )
 }
 
 fn exp_mul_add(n: u64) -> Kernel {
@@ -92,7 +118,7 @@ fn gelu_tanh(n: u64) -> Kernel {
         let k = c(b, 0.044715);
         let t = b.binary(BinaryOp::Mul, k, x3);
         let s = b.binary(BinaryOp::Add, x, t);
-        let k2 = c(b, 0.7978845608);
+        let k2 = c(b, 0.797_884_6);
         let u = b.binary(BinaryOp::Mul, k2, s);
         let th = b.unary(UnaryOp::Tanh, u);
         let one = c(b, 1.0);
@@ -121,9 +147,21 @@ fn partial_sums(n: u64, parts: u64) -> Kernel {
         "W2a_partial_sum",
         parts,
         vec![
-            Stmt::DefAcc { acc, op: ReduceOp::Sum, dtype: DType::F32 },
-            Stmt::Loop { var: j, extent: chunk, body: vec![Stmt::Accumulate { acc, value: v }] },
-            Stmt::Store { buf: out, index: p, value: a },
+            Stmt::DefAcc {
+                acc,
+                op: ReduceOp::Sum,
+                dtype: DType::F32,
+            },
+            Stmt::Loop {
+                var: j,
+                extent: chunk,
+                body: vec![Stmt::Accumulate { acc, value: v }],
+            },
+            Stmt::Store {
+                buf: out,
+                index: p,
+                value: a,
+            },
         ],
     )
 }
@@ -157,11 +195,35 @@ fn softmax(rows: u64, cols: u64) -> Kernel {
         "W2b_softmax",
         rows,
         vec![
-            Stmt::DefAcc { acc: mx, op: ReduceOp::Max, dtype: DType::F32 },
-            Stmt::Loop { var: c1, extent: cols, body: vec![Stmt::Accumulate { acc: mx, value: x1 }] },
-            Stmt::DefAcc { acc: sm, op: ReduceOp::Sum, dtype: DType::F32 },
-            Stmt::Loop { var: c2, extent: cols, body: vec![Stmt::Accumulate { acc: sm, value: e2 }] },
-            Stmt::Loop { var: c3, extent: cols, body: vec![Stmt::Store { buf: out, index: a3, value: y }] },
+            Stmt::DefAcc {
+                acc: mx,
+                op: ReduceOp::Max,
+                dtype: DType::F32,
+            },
+            Stmt::Loop {
+                var: c1,
+                extent: cols,
+                body: vec![Stmt::Accumulate { acc: mx, value: x1 }],
+            },
+            Stmt::DefAcc {
+                acc: sm,
+                op: ReduceOp::Sum,
+                dtype: DType::F32,
+            },
+            Stmt::Loop {
+                var: c2,
+                extent: cols,
+                body: vec![Stmt::Accumulate { acc: sm, value: e2 }],
+            },
+            Stmt::Loop {
+                var: c3,
+                extent: cols,
+                body: vec![Stmt::Store {
+                    buf: out,
+                    index: a3,
+                    value: y,
+                }],
+            },
         ],
     )
 }
@@ -184,15 +246,35 @@ fn column_mean(rows: u64, cols: u64) -> Kernel {
         "W2c_column_mean",
         cols,
         vec![
-            Stmt::DefAcc { acc, op: ReduceOp::Sum, dtype: DType::F32 },
-            Stmt::Loop { var: r, extent: rows, body: vec![Stmt::Accumulate { acc, value: v }] },
-            Stmt::Store { buf: out, index: c, value: m },
+            Stmt::DefAcc {
+                acc,
+                op: ReduceOp::Sum,
+                dtype: DType::F32,
+            },
+            Stmt::Loop {
+                var: r,
+                extent: rows,
+                body: vec![Stmt::Accumulate { acc, value: v }],
+            },
+            Stmt::Store {
+                buf: out,
+                index: c,
+                value: m,
+            },
         ],
     )
 }
 
 /// Times one kernel: inputs fixed, one output of `out_len` (fresh or reused).
-fn bench(pool: &rayon::ThreadPool, name: &str, k: &Kernel, opts: Options, inputs: &mut [Buf], out_len: usize, chunks: u64) {
+fn bench(
+    pool: &rayon::ThreadPool,
+    name: &str,
+    k: &Kernel,
+    opts: Options,
+    inputs: &mut [Buf],
+    out_len: usize,
+    chunks: u64,
+) {
     let t = Instant::now();
     let prog = cpu::compile_with(k, opts).unwrap();
     let compile_ms = t.elapsed().as_secs_f64() * 1e3;
@@ -212,34 +294,85 @@ fn bench(pool: &rayon::ThreadPool, name: &str, k: &Kernel, opts: Options, inputs
             launch(pool, &prog, &args, k.extent, chunks);
         }
     });
-    println!("{name:<34} {reused:>8.2} ms (reused out) {fresh:>8.2} ms (fresh out)   compile {compile_ms:.2} ms");
+    println!(
+        "{name:<34} {reused:>8.2} ms (reused out) {fresh:>8.2} ms (fresh out)   compile {compile_ms:.2} ms"
+    );
     std::hint::black_box(&out);
 }
 
 fn main() {
     let filter = std::env::args().nth(1).unwrap_or_default();
-    let pool = rayon::ThreadPoolBuilder::new().num_threads(THREADS).build().unwrap();
+    let pool = rayon::ThreadPoolBuilder::new()
+        .num_threads(THREADS)
+        .build()
+        .unwrap();
     let n = 1u64 << 24;
     let inline = Options::default();
-    let libm = Options { math: MathImpl::Libm, ..Options::default() };
-    let scalar = Options { vectorize: false, ..Options::default() };
+    let libm = Options {
+        math: MathImpl::Libm,
+        ..Options::default()
+    };
+    let scalar = Options {
+        vectorize: false,
+        ..Options::default()
+    };
     let want = |s: &str| filter.is_empty() || s.contains(&filter);
 
     if want("W1a") {
         let mut ins: Vec<Buf> = (0..3).map(|s| Buf(data(n as usize, s))).collect();
         let k = exp_mul_add(n);
-        bench(&pool, "W1a exp(a)*b+c 2^24 (vector)", &k, inline, &mut ins, n as usize, 64);
-        bench(&pool, "W1a exp(a)*b+c 2^24 (scalar loop)", &k, scalar, &mut ins, n as usize, 64);
-        bench(&pool, "W1a exp(a)*b+c 2^24 (libm calls)", &k, libm, &mut ins, n as usize, 64);
+        bench(
+            &pool,
+            "W1a exp(a)*b+c 2^24 (vector)",
+            &k,
+            inline,
+            &mut ins,
+            n as usize,
+            64,
+        );
+        bench(
+            &pool,
+            "W1a exp(a)*b+c 2^24 (scalar loop)",
+            &k,
+            scalar,
+            &mut ins,
+            n as usize,
+            64,
+        );
+        bench(
+            &pool,
+            "W1a exp(a)*b+c 2^24 (libm calls)",
+            &k,
+            libm,
+            &mut ins,
+            n as usize,
+            64,
+        );
     }
     if want("W1b") {
         let mut ins = vec![Buf(data(n as usize, 7))];
         let k = gelu_tanh(n);
-        bench(&pool, "W1b gelu_tanh 2^24 (vector)", &k, inline, &mut ins, n as usize, 64);
-        bench(&pool, "W1b gelu_tanh 2^24 (libm calls)", &k, libm, &mut ins, n as usize, 64);
+        bench(
+            &pool,
+            "W1b gelu_tanh 2^24 (vector)",
+            &k,
+            inline,
+            &mut ins,
+            n as usize,
+            64,
+        );
+        bench(
+            &pool,
+            "W1b gelu_tanh 2^24 (libm calls)",
+            &k,
+            libm,
+            &mut ins,
+            n as usize,
+            64,
+        );
     }
     if want("W2a") {
-        let mut ins = vec![Buf(data(n as usize, 9))];
+        let mut ins = [Buf(data(n as usize, 9))];
         for parts in [64u64, 128, 256] {
             let k1 = partial_sums(n, parts);
             let k2 = partial_sums(parts, 1);
@@ -250,22 +383,47 @@ fn main() {
             let x = ins[0].0.as_mut_ptr().cast::<u8>();
             let (ms, _) = time(|_| {
                 launch(&pool, &p1, &[x, partial.as_mut_ptr().cast()], parts, parts);
-                launch(&pool, &p2, &[partial.as_mut_ptr().cast(), total.as_mut_ptr().cast()], 1, 1);
+                launch(
+                    &pool,
+                    &p2,
+                    &[partial.as_mut_ptr().cast(), total.as_mut_ptr().cast()],
+                    1,
+                    1,
+                );
             });
             let exact: f64 = ins[0].0.iter().map(|&v| v as f64).sum();
-            println!("W2a sum 2^24 as {parts:>3} partials + 1        {ms:>8.2} ms   (sum {} vs f64 {exact:.3})", total[0]);
+            println!(
+                "W2a sum 2^24 as {parts:>3} partials + 1        {ms:>8.2} ms   (sum {} vs f64 {exact:.3})",
+                total[0]
+            );
         }
     }
     if want("W2b") {
         let (r, c) = (4096u64, 4096u64);
         let mut ins = vec![Buf(data((r * c) as usize, 11))];
-        bench(&pool, "W2b softmax 4096x4096", &softmax(r, c), inline, &mut ins, (r * c) as usize, 64);
+        bench(
+            &pool,
+            "W2b softmax 4096x4096",
+            &softmax(r, c),
+            inline,
+            &mut ins,
+            (r * c) as usize,
+            64,
+        );
     }
     if want("W2c") {
         let (r, c) = (4096u64, 4096u64);
         let mut ins = vec![Buf(data((r * c) as usize, 13))];
         for chunks in [2u64, 16, 64] {
-            bench(&pool, &format!("W2c mean axis 0 4096^2 ({chunks} chunks)"), &column_mean(r, c), inline, &mut ins, c as usize, chunks);
+            bench(
+                &pool,
+                &format!("W2c mean axis 0 4096^2 ({chunks} chunks)"),
+                &column_mean(r, c),
+                inline,
+                &mut ins,
+                c as usize,
+                chunks,
+            );
         }
     }
     if want("compile") {
@@ -275,6 +433,9 @@ fn main() {
         for _ in 0..runs {
             std::hint::black_box(cpu::compile(&k).unwrap());
         }
-        println!("compile gelu_tanh: {:.2} ms per kernel", t.elapsed().as_secs_f64() * 1e3 / runs as f64);
+        println!(
+            "compile gelu_tanh: {:.2} ms per kernel",
+            t.elapsed().as_secs_f64() * 1e3 / runs as f64
+        );
     }
 }

@@ -26,7 +26,14 @@ pub enum Category {
 }
 
 impl DType {
-    pub const ALL: [DType; 6] = [DType::Bool, DType::U8, DType::I32, DType::I64, DType::F32, DType::F64];
+    pub const ALL: [DType; 6] = [
+        DType::Bool,
+        DType::U8,
+        DType::I32,
+        DType::I64,
+        DType::F32,
+        DType::F64,
+    ];
 
     /// Bytes per element in host memory (bool is one byte holding 0 or 1).
     pub const fn size_bytes(self) -> usize {

@@ -138,7 +138,12 @@ impl HostData {
 /// Checks that `bufs` match the kernel's parameters (count, dtype, length).
 pub fn check_buffers(kernel: &Kernel, bufs: &[HostData]) -> Result<(), String> {
     if bufs.len() != kernel.params.len() {
-        return Err(format!("kernel `{}` takes {} buffers, got {}", kernel.name, kernel.params.len(), bufs.len()));
+        return Err(format!(
+            "kernel `{}` takes {} buffers, got {}",
+            kernel.name,
+            kernel.params.len(),
+            bufs.len()
+        ));
     }
     for (i, (p, b)) in kernel.params.iter().zip(bufs).enumerate() {
         if p.dtype != b.dtype() || p.len != b.len() as u64 {
@@ -161,11 +166,19 @@ pub fn eval(kernel: &Kernel, bufs: &mut [HostData]) -> Result<(), String> {
 }
 
 /// Runs parallel-loop iterations `start..end` of the kernel on `bufs`.
-pub fn eval_range(kernel: &Kernel, bufs: &mut [HostData], start: u64, end: u64) -> Result<(), String> {
+pub fn eval_range(
+    kernel: &Kernel,
+    bufs: &mut [HostData],
+    start: u64,
+    end: u64,
+) -> Result<(), String> {
     kernel::verify(kernel).map_err(|e| e.to_string())?;
     check_buffers(kernel, bufs)?;
     if start > end || end > kernel.extent {
-        return Err(format!("range {start}..{end} is not within 0..{}", kernel.extent));
+        return Err(format!(
+            "range {start}..{end} is not within 0..{}",
+            kernel.extent
+        ));
     }
     let mut m = Machine {
         k: kernel,
@@ -207,7 +220,9 @@ impl Machine<'_> {
                         self.block(body);
                     }
                 }
-                Stmt::DefAcc { acc, op, dtype } => self.accs[acc.index()] = Some((*op, op.identity(*dtype))),
+                Stmt::DefAcc { acc, op, dtype } => {
+                    self.accs[acc.index()] = Some((*op, op.identity(*dtype)))
+                }
                 Stmt::Accumulate { acc, value } => {
                     let v = self.value(*value);
                     let (op, old) = self.accs[acc.index()].expect("verified: accumulator defined");
@@ -299,7 +314,11 @@ impl Machine<'_> {
                     Val::Value(Scalar::zero(self.k.params[buf.index()].dtype))
                 }
             }
-            E::Acc(AccId(a)) => Val::Value(self.accs[a as usize].expect("verified: accumulator defined").1),
+            E::Acc(AccId(a)) => Val::Value(
+                self.accs[a as usize]
+                    .expect("verified: accumulator defined")
+                    .1,
+            ),
             E::Unary(op, a) => Val::Value(unary(op, self.val(a))),
             E::Binary(op, a, b) => {
                 let (x, y) = (self.val(a), self.val(b));
@@ -474,15 +493,25 @@ pub fn binary(op: BinaryOp, a: Scalar, b: Scalar) -> Scalar {
                     0
                 } else {
                     let q = x.wrapping_div(y);
-                    if x.wrapping_rem(y) != 0 && ((x.wrapping_rem(y) < 0) != (y < 0)) { q.wrapping_sub(1) } else { q }
+                    if x.wrapping_rem(y) != 0 && ((x.wrapping_rem(y) < 0) != (y < 0)) {
+                        q.wrapping_sub(1)
+                    } else {
+                        q
+                    }
                 }),
                 B::Rem => S::$t(if y == 0 {
                     0
                 } else {
                     let r = x.wrapping_rem(y);
-                    if r != 0 && ((r < 0) != (y < 0)) { r.wrapping_add(y) } else { r }
+                    if r != 0 && ((r < 0) != (y < 0)) {
+                        r.wrapping_add(y)
+                    } else {
+                        r
+                    }
                 }),
-                B::Pow => S::$t(ipow(x as i64, y as i64, |p, q| (p as $ty).wrapping_mul(q as $ty) as i64) as $ty),
+                B::Pow => S::$t(ipow(x as i64, y as i64, |p, q| {
+                    (p as $ty).wrapping_mul(q as $ty) as i64
+                }) as $ty),
                 B::Max => S::$t(x.max(y)),
                 B::Min => S::$t(x.min(y)),
                 B::CmpEq => S::Bool(x == y),
@@ -580,7 +609,10 @@ mod tests {
         assert_eq!(p(-1, -8), S::I32(1));
         assert_eq!(p(0, 0), S::I32(1));
         assert_eq!(binary(BinaryOp::Pow, S::U8(3), S::U8(5)), S::U8(243));
-        assert_eq!(binary(BinaryOp::Pow, S::U8(3), S::U8(6)), S::U8((729u32 % 256) as u8));
+        assert_eq!(
+            binary(BinaryOp::Pow, S::U8(3), S::U8(6)),
+            S::U8((729u32 % 256) as u8)
+        );
     }
 
     #[test]
@@ -596,8 +628,14 @@ mod tests {
         assert!(matches!(mn(0.0, 0.0), S::F32(v) if v == 0.0 && v.is_sign_positive()));
         assert_eq!(mx(2.0, 3.0), S::F32(3.0));
         assert_eq!(mn(2.0, 3.0), S::F32(2.0));
-        assert_eq!(binary(BinaryOp::Rem, S::F32(-7.5), S::F32(2.0)), S::F32(0.5));
-        assert_eq!(binary(BinaryOp::Rem, S::F64(7.5), S::F64(-2.0)), S::F64(-0.5));
+        assert_eq!(
+            binary(BinaryOp::Rem, S::F32(-7.5), S::F32(2.0)),
+            S::F32(0.5)
+        );
+        assert_eq!(
+            binary(BinaryOp::Rem, S::F64(7.5), S::F64(-2.0)),
+            S::F64(-0.5)
+        );
         assert_eq!(unary(UnaryOp::Round, S::F32(2.5)), S::F32(2.0));
         assert_eq!(unary(UnaryOp::Round, S::F32(-3.5)), S::F32(-4.0));
         assert_eq!(unary(UnaryOp::Sign, S::F32(-0.0)), S::F32(0.0));
@@ -651,16 +689,36 @@ mod tests {
         let acc = b.new_acc();
         let accv = b.expr(Expr::Acc(acc));
         let iv = b.load(idx, i);
-        let ci = b.expr(Expr::CheckedIndex { value: iv, len: 6, flag });
+        let ci = b.expr(Expr::CheckedIndex {
+            value: iv,
+            len: 6,
+            flag,
+        });
         let g = b.load(a, ci);
         let k = b.finish(
             "reduce",
             2,
             vec![
-                Stmt::DefAcc { acc, op: ReduceOp::Sum, dtype: DType::F32 },
-                Stmt::Loop { var: j, extent: 3, body: vec![Stmt::Accumulate { acc, value: x }] },
-                Stmt::Store { buf: out, index: i, value: accv },
-                Stmt::Store { buf: gathered, index: i, value: g },
+                Stmt::DefAcc {
+                    acc,
+                    op: ReduceOp::Sum,
+                    dtype: DType::F32,
+                },
+                Stmt::Loop {
+                    var: j,
+                    extent: 3,
+                    body: vec![Stmt::Accumulate { acc, value: x }],
+                },
+                Stmt::Store {
+                    buf: out,
+                    index: i,
+                    value: accv,
+                },
+                Stmt::Store {
+                    buf: gathered,
+                    index: i,
+                    value: g,
+                },
             ],
         );
         let mut bufs = vec![
@@ -674,6 +732,10 @@ mod tests {
         assert_eq!(bufs[2], HostData::F32(vec![6.0, 15.0]));
         assert_eq!(bufs[3], HostData::F32(vec![5.0, 1.0]));
         assert_eq!(bufs[4], HostData::I32(vec![1]));
-        assert!(eval_range(&k, &mut bufs, 1, 3).unwrap_err().contains("0..2"));
+        assert!(
+            eval_range(&k, &mut bufs, 1, 3)
+                .unwrap_err()
+                .contains("0..2")
+        );
     }
 }

@@ -7,8 +7,8 @@
 //! The scalar vocabulary shared with the graph level ([`DType`], [`Scalar`], [`UnaryOp`], [`BinaryOp`],
 //! [`ReduceOp`]) is defined here, once.
 
-pub mod dtype;
 pub mod cpu;
+pub mod dtype;
 pub mod error;
 pub mod eval;
 pub mod kernel;

@@ -24,7 +24,13 @@ fn exp_mul_add_odd_sizes() {
     }
 }
 
-fn reduce_inputs(op: ReduceOp, d: DType, len: usize, out_len: usize, rng: &mut Rng) -> Vec<HostData> {
+fn reduce_inputs(
+    op: ReduceOp,
+    d: DType,
+    len: usize,
+    out_len: usize,
+    rng: &mut Rng,
+) -> Vec<HostData> {
     let fill = match (op, d) {
         (ReduceOp::Prod, DType::F32 | DType::F64) => Fill::Range(0.8, 1.25),
         (ReduceOp::Prod, _) => Fill::Range(-3.0, 3.0),
@@ -38,8 +44,14 @@ fn reduce_inputs(op: ReduceOp, d: DType, len: usize, out_len: usize, rng: &mut R
 /// Reassociated float sums: a few ulps, or an absolute error growing with the length.
 fn reduce_tol(op: ReduceOp, d: DType, len: u64) -> Tol {
     match (op, d) {
-        (ReduceOp::Sum, DType::F32) => Tol { ulps: 4, abs: 2e-7 * len as f64 },
-        (ReduceOp::Sum, DType::F64) => Tol { ulps: 4, abs: 1e-15 * len as f64 },
+        (ReduceOp::Sum, DType::F32) => Tol {
+            ulps: 4,
+            abs: 2e-7 * len as f64,
+        },
+        (ReduceOp::Sum, DType::F64) => Tol {
+            ulps: 4,
+            abs: 1e-15 * len as f64,
+        },
         (ReduceOp::Prod, DType::F32 | DType::F64) => ulps(4 * len),
         _ => cpu_common::EXACT,
     }
@@ -91,24 +103,60 @@ fn full_reduction_in_two_kernels() {
     let jv = b.var(j);
     let base = b.imul(p, chunk as i64);
     let at = b.iadd(base, jv);
-    let inside = b.expr(Expr::InRange { index: at, lo: 0, hi: n as i64 });
-    let v = b.expr(Expr::Load { buf: x, index: at, mask: Some(inside) });
+    let inside = b.expr(Expr::InRange {
+        index: at,
+        lo: 0,
+        hi: n as i64,
+    });
+    let v = b.expr(Expr::Load {
+        buf: x,
+        index: at,
+        mask: Some(inside),
+    });
     let acc = b.new_acc();
     let a = b.expr(Expr::Acc(acc));
     let k1 = b.finish(
         "R_partial_sum",
         parts,
         vec![
-            Stmt::DefAcc { acc, op: ReduceOp::Sum, dtype: DType::F32 },
-            Stmt::Loop { var: j, extent: chunk, body: vec![Stmt::Accumulate { acc, value: v }] },
-            Stmt::Store { buf: partial, index: p, value: a },
+            Stmt::DefAcc {
+                acc,
+                op: ReduceOp::Sum,
+                dtype: DType::F32,
+            },
+            Stmt::Loop {
+                var: j,
+                extent: chunk,
+                body: vec![Stmt::Accumulate { acc, value: v }],
+            },
+            Stmt::Store {
+                buf: partial,
+                index: p,
+                value: a,
+            },
         ],
     );
     let xs = random(DType::F32, n as usize, Fill::Range(-1.0, 1.0), &mut rng);
-    check(&k1, &[xs, HostData::zeros(DType::F32, parts as usize)], Tol { ulps: 4, abs: 1e-7 * chunk as f64 });
+    check(
+        &k1,
+        &[xs, HostData::zeros(DType::F32, parts as usize)],
+        Tol {
+            ulps: 4,
+            abs: 1e-7 * chunk as f64,
+        },
+    );
     let k2 = row_reduce(ReduceOp::Sum, DType::F32, 1, parts);
-    let ps = random(DType::F32, parts as usize, Fill::Range(-100.0, 100.0), &mut rng);
-    check(&k2, &[ps, HostData::zeros(DType::F32, 1)], Tol { ulps: 4, abs: 1e-4 });
+    let ps = random(
+        DType::F32,
+        parts as usize,
+        Fill::Range(-100.0, 100.0),
+        &mut rng,
+    );
+    check(
+        &k2,
+        &[ps, HostData::zeros(DType::F32, 1)],
+        Tol { ulps: 4, abs: 1e-4 },
+    );
 }
 
 #[test]
@@ -117,11 +165,23 @@ fn row_softmax() {
     for (rows, cols) in [(1, 1), (3, 5), (4, 17), (2, 100), (2, 1031)] {
         let k = softmax(rows, cols);
         let inputs = vec![
-            random(DType::F32, (rows * cols) as usize, Fill::Range(-10.0, 10.0), &mut rng),
+            random(
+                DType::F32,
+                (rows * cols) as usize,
+                Fill::Range(-10.0, 10.0),
+                &mut rng,
+            ),
             HostData::zeros(DType::F32, (rows * cols) as usize),
         ];
         // exp within a few ulp, the sum reassociated: relative error ~1e-6.
-        check(&k, &inputs, Tol { ulps: 16 + cols / 4, abs: 1e-7 });
+        check(
+            &k,
+            &inputs,
+            Tol {
+                ulps: 16 + cols / 4,
+                abs: 1e-7,
+            },
+        );
     }
 }
 
@@ -132,7 +192,10 @@ fn masked_loads_read_nothing_outside() {
     for n in [1u64, 5, 16, 37] {
         for d in DType::ALL {
             let k = pad(d, n);
-            let inputs = vec![random(d, n as usize, Fill::Edgy(-9.0, 9.0), &mut rng), HostData::zeros(d, (n + 6) as usize)];
+            let inputs = vec![
+                random(d, n as usize, Fill::Edgy(-9.0, 9.0), &mut rng),
+                HostData::zeros(d, (n + 6) as usize),
+            ];
             check(&k, &inputs, cpu_common::EXACT);
         }
     }
@@ -146,21 +209,41 @@ fn checked_indices_flag_bad_ones() {
             let k = gather(d, n, len);
             let x = random(DType::F32, len as usize, Fill::Range(-1.0, 1.0), &mut rng);
             // All good: the flag stays 0.
-            let good = random(d, n as usize, Fill::Range(0.0, (len - 1).min(255) as f64), &mut rng);
-            let inputs = vec![x.clone(), good, HostData::zeros(DType::F32, n as usize), HostData::zeros(DType::I32, 1)];
+            let good = random(
+                d,
+                n as usize,
+                Fill::Range(0.0, (len - 1).min(255) as f64),
+                &mut rng,
+            );
+            let inputs = vec![
+                x.clone(),
+                good,
+                HostData::zeros(DType::F32, n as usize),
+                HostData::zeros(DType::I32, 1),
+            ];
             check(&k, &inputs, cpu_common::EXACT);
             let mut want = inputs.clone();
             smelt_codegen::eval::eval(&k, &mut want).unwrap();
             assert_eq!(want[3], HostData::I32(vec![0]));
             // Some bad (negative, == len, huge): those read 0 and the flag is 1.
-            let mut bad = random(d, n as usize, Fill::Range(0.0, (len - 1).min(255) as f64), &mut rng);
+            let mut bad = random(
+                d,
+                n as usize,
+                Fill::Range(0.0, (len - 1).min(255) as f64),
+                &mut rng,
+            );
             let wrong = match d {
                 DType::U8 => Scalar::U8(255),
                 DType::I32 => Scalar::I32(-1),
                 _ => Scalar::I64(len as i64),
             };
             bad.set((n / 2) as usize, wrong);
-            let inputs = vec![x, bad, HostData::zeros(DType::F32, n as usize), HostData::zeros(DType::I32, 1)];
+            let inputs = vec![
+                x,
+                bad,
+                HostData::zeros(DType::F32, n as usize),
+                HostData::zeros(DType::I32, 1),
+            ];
             check(&k, &inputs, cpu_common::EXACT);
             let mut want = inputs.clone();
             smelt_codegen::eval::eval(&k, &mut want).unwrap();
@@ -186,9 +269,22 @@ fn broadcast_and_modular_indices() {
     let xv = b.load(x, q);
     let yv = b.load(y, m);
     let s = b.binary(BinaryOp::Add, xv, yv);
-    let k = b.finish("E_broadcast", n, vec![Stmt::Store { buf: out, index: i, value: s }]);
+    let k = b.finish(
+        "E_broadcast",
+        n,
+        vec![Stmt::Store {
+            buf: out,
+            index: i,
+            value: s,
+        }],
+    );
     let inputs = vec![
-        random(DType::F32, (n / 4 + 1) as usize, Fill::Range(-1.0, 1.0), &mut rng),
+        random(
+            DType::F32,
+            (n / 4 + 1) as usize,
+            Fill::Range(-1.0, 1.0),
+            &mut rng,
+        ),
         random(DType::F32, c as usize, Fill::Range(-1.0, 1.0), &mut rng),
         HostData::zeros(DType::F32, n as usize),
     ];
@@ -221,11 +317,27 @@ fn two_dimensional_elementwise_and_transpose() {
             vec![Stmt::Loop {
                 var: c,
                 extent: cols,
-                body: vec![Stmt::Store { buf: prod, index: at, value: p }, Stmt::Store { buf: tr, index: tat, value: xv }],
+                body: vec![
+                    Stmt::Store {
+                        buf: prod,
+                        index: at,
+                        value: p,
+                    },
+                    Stmt::Store {
+                        buf: tr,
+                        index: tat,
+                        value: xv,
+                    },
+                ],
             }],
         );
         let inputs = vec![
-            random(DType::F32, (rows * cols) as usize, Fill::Range(-1.0, 1.0), &mut rng),
+            random(
+                DType::F32,
+                (rows * cols) as usize,
+                Fill::Range(-1.0, 1.0),
+                &mut rng,
+            ),
             random(DType::F32, cols as usize, Fill::Range(-1.0, 1.0), &mut rng),
             HostData::zeros(DType::F32, (rows * cols) as usize),
             HostData::zeros(DType::F32, (rows * cols) as usize),
@@ -236,7 +348,12 @@ fn two_dimensional_elementwise_and_transpose() {
 
 #[test]
 fn snapshot_clif_is_deterministic() {
-    for k in [exp_mul_add(1000), softmax(4, 100), column_reduce(ReduceOp::Sum, DType::F32, 8, 64), gather(DType::I32, 9, 10)] {
+    for k in [
+        exp_mul_add(1000),
+        softmax(4, 100),
+        column_reduce(ReduceOp::Sum, DType::F32, 8, 64),
+        gather(DType::I32, 9, 10),
+    ] {
         let a = smelt_codegen::cpu::clif_for_snapshot(&k).unwrap();
         let b = smelt_codegen::cpu::clif_for_snapshot(&k).unwrap();
         assert_eq!(a, b);
@@ -286,15 +403,44 @@ fn column_softmax_runs_tiled() {
             "C_softmax",
             cols,
             vec![
-                Stmt::DefAcc { acc: mx, op: ReduceOp::Max, dtype: DType::F32 },
-                Stmt::Loop { var: r1, extent: rows, body: vec![Stmt::Accumulate { acc: mx, value: x1 }] },
-                Stmt::DefAcc { acc: sm, op: ReduceOp::Sum, dtype: DType::F32 },
-                Stmt::Loop { var: r2, extent: rows, body: vec![Stmt::Accumulate { acc: sm, value: e2 }] },
-                Stmt::Loop { var: r3, extent: rows, body: vec![Stmt::Store { buf: out, index: a3, value: y }] },
+                Stmt::DefAcc {
+                    acc: mx,
+                    op: ReduceOp::Max,
+                    dtype: DType::F32,
+                },
+                Stmt::Loop {
+                    var: r1,
+                    extent: rows,
+                    body: vec![Stmt::Accumulate { acc: mx, value: x1 }],
+                },
+                Stmt::DefAcc {
+                    acc: sm,
+                    op: ReduceOp::Sum,
+                    dtype: DType::F32,
+                },
+                Stmt::Loop {
+                    var: r2,
+                    extent: rows,
+                    body: vec![Stmt::Accumulate { acc: sm, value: e2 }],
+                },
+                Stmt::Loop {
+                    var: r3,
+                    extent: rows,
+                    body: vec![Stmt::Store {
+                        buf: out,
+                        index: a3,
+                        value: y,
+                    }],
+                },
             ],
         );
         let inputs = vec![
-            random(DType::F32, (rows * cols) as usize, Fill::Range(-5.0, 5.0), &mut rng),
+            random(
+                DType::F32,
+                (rows * cols) as usize,
+                Fill::Range(-5.0, 5.0),
+                &mut rng,
+            ),
             HostData::zeros(DType::F32, (rows * cols) as usize),
         ];
         check(&k, &inputs, ulps(8));
@@ -312,7 +458,11 @@ fn empty_ranges_and_loops() {
     let i = b.var(Kernel::PARALLEL);
     let j = b.new_var();
     let big = b.constant(Scalar::I32(99));
-    let ci = b.expr(Expr::CheckedIndex { value: big, len: 4, flag });
+    let ci = b.expr(Expr::CheckedIndex {
+        value: big,
+        len: 4,
+        flag,
+    });
     let v = b.load(x, ci);
     let acc = b.new_acc();
     let a = b.expr(Expr::Acc(acc));
@@ -320,12 +470,28 @@ fn empty_ranges_and_loops() {
         "empty",
         4,
         vec![
-            Stmt::DefAcc { acc, op: ReduceOp::Min, dtype: DType::I32 },
-            Stmt::Loop { var: j, extent: 0, body: vec![Stmt::Accumulate { acc, value: v }] },
-            Stmt::Store { buf: out, index: i, value: a },
+            Stmt::DefAcc {
+                acc,
+                op: ReduceOp::Min,
+                dtype: DType::I32,
+            },
+            Stmt::Loop {
+                var: j,
+                extent: 0,
+                body: vec![Stmt::Accumulate { acc, value: v }],
+            },
+            Stmt::Store {
+                buf: out,
+                index: i,
+                value: a,
+            },
         ],
     );
-    let inputs = vec![HostData::I32(vec![1, 2, 3, 4]), HostData::zeros(DType::I32, 4), HostData::zeros(DType::I32, 1)];
+    let inputs = vec![
+        HostData::I32(vec![1, 2, 3, 4]),
+        HostData::zeros(DType::I32, 4),
+        HostData::zeros(DType::I32, 1),
+    ];
     check(&k, &inputs, cpu_common::EXACT);
     let prog = smelt_codegen::cpu::compile(&k).unwrap();
     let mut bufs = inputs.clone();
@@ -344,11 +510,15 @@ fn programs_compile_and_run_across_threads() {
     let n = 4096u64;
     let k = std::sync::Arc::new(exp_mul_add(n));
     let progs: Vec<_> = std::thread::scope(|s| {
-        let hs: Vec<_> = (0..4).map(|_| s.spawn(|| smelt_codegen::cpu::compile(&k).unwrap())).collect();
+        let hs: Vec<_> = (0..4)
+            .map(|_| s.spawn(|| smelt_codegen::cpu::compile(&k).unwrap()))
+            .collect();
         hs.into_iter().map(|h| h.join().unwrap()).collect()
     });
     let mut rng = Rng(11);
-    let mut bufs: Vec<HostData> = (0..3).map(|_| random(DType::F32, n as usize, Fill::Range(0.0, 1.0), &mut rng)).collect();
+    let mut bufs: Vec<HostData> = (0..3)
+        .map(|_| random(DType::F32, n as usize, Fill::Range(0.0, 1.0), &mut rng))
+        .collect();
     bufs.push(HostData::zeros(DType::F32, n as usize));
     let mut want = bufs.clone();
     smelt_codegen::eval::eval(&k, &mut want).unwrap();

@@ -10,12 +10,28 @@ use smelt_codegen::eval::{HostData, libm_erff};
 use smelt_codegen::kernel::{Access, Kernel, KernelBuilder, Stmt};
 use smelt_codegen::{BinaryOp, DType, UnaryOp};
 
-const SPECIALS: [f32; 14] =
-    [0.0, -0.0, f32::INFINITY, f32::NEG_INFINITY, f32::NAN, 1e-45, -1e-45, 1e-39, -3e-40, f32::MIN_POSITIVE, 1.0, -1.0, f32::MAX, f32::MIN];
+const SPECIALS: [f32; 14] = [
+    0.0,
+    -0.0,
+    f32::INFINITY,
+    f32::NEG_INFINITY,
+    f32::NAN,
+    1e-45,
+    -1e-45,
+    1e-39,
+    -3e-40,
+    f32::MIN_POSITIVE,
+    1.0,
+    -1.0,
+    f32::MAX,
+    f32::MIN,
+];
 
 /// Every 509th bit pattern (both signs, all exponents), a dense sweep of [lo, hi], and the specials.
 fn sweep(lo: f32, hi: f32, dense: usize) -> Vec<f32> {
-    let mut v: Vec<f32> = (0..=u32::MAX / 509).map(|i| f32::from_bits(i * 509)).collect();
+    let mut v: Vec<f32> = (0..=u32::MAX / 509)
+        .map(|i| f32::from_bits(i * 509))
+        .collect();
     v.extend((0..dense).map(|i| lo + (hi - lo) * (i as f32 / dense as f32)));
     v.extend(SPECIALS);
     v
@@ -31,21 +47,41 @@ fn max_ulps(op: UnaryOp, xs: &[f32], reference: impl Fn(f32) -> f32) -> u64 {
     let i = b.var(Kernel::PARALLEL);
     let l = b.load(x, i);
     let v = b.unary(op, l);
-    let k = b.finish(op.name(), n, vec![Stmt::Store { buf: out, index: i, value: v }]);
+    let k = b.finish(
+        op.name(),
+        n,
+        vec![Stmt::Store {
+            buf: out,
+            index: i,
+            value: v,
+        }],
+    );
     let mut worst = 0;
     for opts in cpu_common::option_sets() {
         let prog = cpu::compile_with(&k, opts).unwrap();
-        let mut bufs = vec![HostData::F32(xs.to_vec()), HostData::zeros(DType::F32, xs.len())];
+        let mut bufs = vec![
+            HostData::F32(xs.to_vec()),
+            HostData::zeros(DType::F32, xs.len()),
+        ];
         run(&prog, &k, &mut bufs, 0, n);
-        let HostData::F32(got) = &bufs[1] else { unreachable!() };
+        let HostData::F32(got) = &bufs[1] else {
+            unreachable!()
+        };
         for (&x, &g) in xs.iter().zip(got) {
             let w = reference(x);
             let e = if w.is_nan() || g.is_nan() || w.is_infinite() || g.is_infinite() {
-                if (w.is_nan() && g.is_nan()) || w == g { 0 } else { u64::MAX }
+                if (w.is_nan() && g.is_nan()) || w == g {
+                    0
+                } else {
+                    u64::MAX
+                }
             } else {
                 ulp_distance_f32(w, g)
             };
-            assert!(e != u64::MAX, "{op}({x:e}) with {opts:?}: want {w:e}, got {g:e}");
+            assert!(
+                e != u64::MAX,
+                "{op}({x:e}) with {opts:?}: want {w:e}, got {g:e}"
+            );
             worst = worst.max(e);
         }
     }
@@ -55,7 +91,11 @@ fn max_ulps(op: UnaryOp, xs: &[f32], reference: impl Fn(f32) -> f32) -> u64 {
 fn check(op: UnaryOp, lo: f32, hi: f32, reference: impl Fn(f32) -> f32, bound: u64) {
     let xs = sweep(lo, hi, 1 << 20);
     let e = max_ulps(op, &xs, reference);
-    println!("{:<6} max error {e} ulp over {} inputs", op.name(), xs.len());
+    println!(
+        "{:<6} max error {e} ulp over {} inputs",
+        op.name(),
+        xs.len()
+    );
     assert!(e <= bound, "{op}: {e} ulp");
 }
 
@@ -95,32 +135,75 @@ fn pow_accuracy() {
     let mut rng = Rng(42);
     let mut bases: Vec<f32> = SPECIALS.to_vec();
     let mut exps: Vec<f32> = SPECIALS.to_vec();
-    bases.extend([-2.0, -0.5, 2.0, 0.5, 10.0, -10.0, 3.0, -3.0, 1e-3, 1e30, -1e-30]);
-    exps.extend([2.0, 3.0, -3.0, 0.5, -0.5, 1.5, 7.0, -7.0, 1e9, -1e9, 16777217.0, 0.1, 100.0, -100.0]);
+    bases.extend([
+        -2.0, -0.5, 2.0, 0.5, 10.0, -10.0, 3.0, -3.0, 1e-3, 1e30, -1e-30,
+    ]);
+    exps.extend([
+        2.0, 3.0, -3.0, 0.5, -0.5, 1.5, 7.0, -7.0, 1e9, -1e9, 16777217.0, 0.1, 100.0, -100.0,
+    ]);
     for _ in 0..700 {
         let m = rng.f64_in(-30.0, 30.0);
         bases.push((rng.f64_in(-1.0, 1.0) * 2f64.powf(m)) as f32);
-        exps.push(if rng.below(3) == 0 { rng.f64_in(-60.0, 60.0).round() as f32 } else { rng.f64_in(-40.0, 40.0) as f32 });
+        exps.push(if rng.below(3) == 0 {
+            rng.f64_in(-60.0, 60.0).round() as f32
+        } else {
+            rng.f64_in(-40.0, 40.0) as f32
+        });
     }
-    let (xs, ys): (Vec<f32>, Vec<f32>) = bases.iter().flat_map(|&x| exps.iter().map(move |&y| (x, y))).unzip();
+    let (xs, ys): (Vec<f32>, Vec<f32>) = bases
+        .iter()
+        .flat_map(|&x| exps.iter().map(move |&y| (x, y)))
+        .unzip();
     let n = xs.len() as u64;
     let mut b = KernelBuilder::new();
-    let (x, y) = (b.param(DType::F32, n, Access::Read), b.param(DType::F32, n, Access::Read));
+    let (x, y) = (
+        b.param(DType::F32, n, Access::Read),
+        b.param(DType::F32, n, Access::Read),
+    );
     let out = b.param(DType::F32, n, Access::Write);
     let i = b.var(Kernel::PARALLEL);
     let (lx, ly) = (b.load(x, i), b.load(y, i));
     let v = b.binary(BinaryOp::Pow, lx, ly);
-    let k = b.finish("pow", n, vec![Stmt::Store { buf: out, index: i, value: v }]);
+    let k = b.finish(
+        "pow",
+        n,
+        vec![Stmt::Store {
+            buf: out,
+            index: i,
+            value: v,
+        }],
+    );
     let mut worst = 0;
-    for opts in [Options::default(), Options { vectorize: false, ..Options::default() }] {
+    for opts in [
+        Options::default(),
+        Options {
+            vectorize: false,
+            ..Options::default()
+        },
+    ] {
         let prog = cpu::compile_with(&k, opts).unwrap();
-        let mut bufs = vec![HostData::F32(xs.clone()), HostData::F32(ys.clone()), HostData::zeros(DType::F32, xs.len())];
+        let mut bufs = vec![
+            HostData::F32(xs.clone()),
+            HostData::F32(ys.clone()),
+            HostData::zeros(DType::F32, xs.len()),
+        ];
         run(&prog, &k, &mut bufs, 0, n);
-        let HostData::F32(got) = &bufs[2] else { unreachable!() };
+        let HostData::F32(got) = &bufs[2] else {
+            unreachable!()
+        };
         for ((&x, &y), &g) in xs.iter().zip(&ys).zip(got) {
             let w = x.powf(y);
-            if w.is_nan() || g.is_nan() || w.is_infinite() || g.is_infinite() || w == 0.0 || g == 0.0 {
-                assert!((w.is_nan() && g.is_nan()) || w.to_bits() == g.to_bits(), "pow({x:e}, {y:e}): want {w:e}, got {g:e}");
+            if w.is_nan()
+                || g.is_nan()
+                || w.is_infinite()
+                || g.is_infinite()
+                || w == 0.0
+                || g == 0.0
+            {
+                assert!(
+                    (w.is_nan() && g.is_nan()) || w.to_bits() == g.to_bits(),
+                    "pow({x:e}, {y:e}): want {w:e}, got {g:e}"
+                );
             } else {
                 worst = worst.max(ulp_distance_f32(w, g));
             }

@@ -71,18 +71,35 @@ fn inputs_for(d: DType, rng: &mut Rng) -> HostData {
 
 /// The tolerance for `f32` inline math (exact everywhere else).
 fn tol_for(d: DType, libm_like: bool) -> Tol {
-    if d == DType::F32 && libm_like { ulps(4) } else { EXACT }
+    if d == DType::F32 && libm_like {
+        ulps(4)
+    } else {
+        EXACT
+    }
 }
 
 /// `out[i] = f(loads of b0.. at i)`.
-fn elementwise(name: &str, ins: &[DType], out: DType, f: impl FnOnce(&mut KernelBuilder, &[ExprId]) -> ExprId) -> Kernel {
+fn elementwise(
+    name: &str,
+    ins: &[DType],
+    out: DType,
+    f: impl FnOnce(&mut KernelBuilder, &[ExprId]) -> ExprId,
+) -> Kernel {
     let mut b = KernelBuilder::new();
     let bufs: Vec<_> = ins.iter().map(|d| b.param(*d, N, Access::Read)).collect();
     let o = b.param(out, N, Access::Write);
     let i = b.var(Kernel::PARALLEL);
     let loads: Vec<ExprId> = bufs.iter().map(|&buf| b.load(buf, i)).collect();
     let v = f(&mut b, &loads);
-    b.finish(name, N, vec![Stmt::Store { buf: o, index: i, value: v }])
+    b.finish(
+        name,
+        N,
+        vec![Stmt::Store {
+            buf: o,
+            index: i,
+            value: v,
+        }],
+    )
 }
 
 #[test]
@@ -94,7 +111,15 @@ fn unary_ops_on_every_dtype() {
                 continue;
             }
             let k = elementwise(&format!("{op}_{d}"), &[d], d, |b, l| b.unary(op, l[0]));
-            let libm = matches!(op, UnaryOp::Exp | UnaryOp::Log | UnaryOp::Sin | UnaryOp::Cos | UnaryOp::Tanh | UnaryOp::Erf);
+            let libm = matches!(
+                op,
+                UnaryOp::Exp
+                    | UnaryOp::Log
+                    | UnaryOp::Sin
+                    | UnaryOp::Cos
+                    | UnaryOp::Tanh
+                    | UnaryOp::Erf
+            );
             let inputs = vec![inputs_for(d, &mut rng), HostData::zeros(d, N as usize)];
             check(&k, &inputs, tol_for(d, libm));
         }
@@ -110,12 +135,19 @@ fn binary_ops_on_every_dtype() {
                 continue;
             }
             let out = op.result_dtype(d);
-            let k = elementwise(&format!("{op}_{d}"), &[d, d], out, |b, l| b.binary(op, l[0], l[1]));
+            let k = elementwise(&format!("{op}_{d}"), &[d, d], out, |b, l| {
+                b.binary(op, l[0], l[1])
+            });
             let mut a = inputs_for(d, &mut rng);
             let mut e = inputs_for(d, &mut rng);
             if op == BinaryOp::Pow && !d.is_float() {
                 // Exponents from -3 to 40, and some bases that matter for negative exponents.
-                e = random(d, N as usize, Fill::Range(if d == DType::U8 { 0.0 } else { -3.0 }, 40.0), &mut rng);
+                e = random(
+                    d,
+                    N as usize,
+                    Fill::Range(if d == DType::U8 { 0.0 } else { -3.0 }, 40.0),
+                    &mut rng,
+                );
                 a.set(0, Scalar::I64(1).cast(d));
                 a.set(1, Scalar::I64(-1).cast(d));
             }
@@ -142,7 +174,10 @@ fn binary_ops_with_uniform_operands() {
             };
             let mut b = KernelBuilder::new();
             let (x, y) = (b.param(d, N, Access::Read), b.param(d, N, Access::Read));
-            let (o1, o2) = (b.param(out, N, Access::Write), b.param(out, N, Access::Write));
+            let (o1, o2) = (
+                b.param(out, N, Access::Write),
+                b.param(out, N, Access::Write),
+            );
             let i = b.var(Kernel::PARALLEL);
             let xi = b.load(x, i);
             let zero = b.index(0);
@@ -151,9 +186,20 @@ fn binary_ops_with_uniform_operands() {
             let v1 = b.binary(op, xi, k);
             let v2 = b.binary(op, y0, xi);
             let kernel = b.finish(
-                &format!("{op}_{d}_uniform"),
+                format!("{op}_{d}_uniform"),
                 N,
-                vec![Stmt::Store { buf: o1, index: i, value: v1 }, Stmt::Store { buf: o2, index: i, value: v2 }],
+                vec![
+                    Stmt::Store {
+                        buf: o1,
+                        index: i,
+                        value: v1,
+                    },
+                    Stmt::Store {
+                        buf: o2,
+                        index: i,
+                        value: v2,
+                    },
+                ],
             );
             let inputs = vec![
                 inputs_for(d, &mut rng),
@@ -174,7 +220,10 @@ fn constant_exponents_of_pow() {
             let c = b.constant(Scalar::F32(e));
             b.binary(BinaryOp::Pow, l[0], c)
         });
-        let inputs = vec![inputs_for(DType::F32, &mut rng), HostData::zeros(DType::F32, N as usize)];
+        let inputs = vec![
+            inputs_for(DType::F32, &mut rng),
+            HostData::zeros(DType::F32, N as usize),
+        ];
         check(&k, &inputs, ulps(3));
     }
 }
@@ -184,11 +233,18 @@ fn casts_between_all_dtypes() {
     let mut rng = Rng(11);
     for from in DType::ALL {
         for to in DType::ALL {
-            let k = elementwise(&format!("cast_{from}_{to}"), &[from], to, |b, l| b.expr(Expr::Cast(l[0], to)));
+            let k = elementwise(&format!("cast_{from}_{to}"), &[from], to, |b, l| {
+                b.expr(Expr::Cast(l[0], to))
+            });
             let mut a = inputs_for(from, &mut rng);
             if from.is_float() {
                 // Out of range for every integer type, both signs, and fractions.
-                for (i, v) in [300.7, -300.7, 3e9, -3e9, 1e19, -1e19, 1e30, -0.9, 0.9, 255.5].into_iter().enumerate() {
+                for (i, v) in [
+                    300.7, -300.7, 3e9, -3e9, 1e19, -1e19, 1e30, -0.9, 0.9, 255.5,
+                ]
+                .into_iter()
+                .enumerate()
+                {
                     a.set(i, Scalar::F64(v).cast(from));
                 }
             }
@@ -208,8 +264,12 @@ fn where_and_comparisons_on_every_dtype() {
             let w = b.expr(Expr::Where(lt, l[0], l[1]));
             b.expr(Expr::Where(l[2], w, l[1]))
         });
-        let inputs =
-            vec![inputs_for(d, &mut rng), inputs_for(d, &mut rng), inputs_for(DType::Bool, &mut rng), HostData::zeros(d, N as usize)];
+        let inputs = vec![
+            inputs_for(d, &mut rng),
+            inputs_for(d, &mut rng),
+            inputs_for(DType::Bool, &mut rng),
+            HostData::zeros(d, N as usize),
+        ];
         check(&k, &inputs, EXACT);
     }
 }
@@ -226,13 +286,35 @@ fn index_casts_and_ranges() {
             let off = b.index(offset);
             let x = b.iadd(s, off);
             let v = b.expr(Expr::IndexCast(x, d));
-            let r = b.expr(Expr::InRange { index: x, lo: -10, hi: 20 });
+            let r = b.expr(Expr::InRange {
+                index: x,
+                lo: -10,
+                hi: 20,
+            });
             let k = b.finish(
                 "index_cast",
                 N,
-                vec![Stmt::Store { buf: o, index: i, value: v }, Stmt::Store { buf: m, index: i, value: r }],
+                vec![
+                    Stmt::Store {
+                        buf: o,
+                        index: i,
+                        value: v,
+                    },
+                    Stmt::Store {
+                        buf: m,
+                        index: i,
+                        value: r,
+                    },
+                ],
             );
-            check(&k, &[HostData::zeros(d, N as usize), HostData::zeros(DType::Bool, N as usize)], EXACT);
+            check(
+                &k,
+                &[
+                    HostData::zeros(d, N as usize),
+                    HostData::zeros(DType::Bool, N as usize),
+                ],
+                EXACT,
+            );
         }
     }
 }

@@ -7,7 +7,9 @@ mod cpu_common;
 use cpu_common::{EXACT, Fill, Rng, check_with, random};
 use smelt_codegen::cpu::{MathImpl, Options};
 use smelt_codegen::eval::HostData;
-use smelt_codegen::kernel::{self, AccId, Access, BufId, Expr, ExprId, Kernel, KernelBuilder, LoopVar, Stmt};
+use smelt_codegen::kernel::{
+    self, AccId, Access, BufId, Expr, ExprId, Kernel, KernelBuilder, LoopVar, Stmt,
+};
 use smelt_codegen::{BinaryOp, DType, ReduceOp, UnaryOp};
 
 const UNARY: [UnaryOp; 16] = [
@@ -118,7 +120,11 @@ impl Gen {
                 let (idx, _) = self.affine(off);
                 if d == DType::Bool {
                     let hi = self.rng.below(30) as i64;
-                    self.b.expr(Expr::InRange { index: idx, lo: 0, hi })
+                    self.b.expr(Expr::InRange {
+                        index: idx,
+                        lo: 0,
+                        hi,
+                    })
                 } else {
                     self.b.expr(Expr::IndexCast(idx, d))
                 }
@@ -128,7 +134,11 @@ impl Gen {
                 match accs.iter().find(|(_, ad)| *ad == d).or(accs.first()) {
                     Some(&(a, ad)) => {
                         let v = self.b.expr(Expr::Acc(a));
-                        if ad == d { v } else { self.b.expr(Expr::Cast(v, d)) }
+                        if ad == d {
+                            v
+                        } else {
+                            self.b.expr(Expr::Cast(v, d))
+                        }
                     }
                     None => self.leaf(d),
                 }
@@ -140,8 +150,16 @@ impl Gen {
                 if self.rng.below(2) == 0 {
                     let len = (max.max(0) as u64 / 2).max(1);
                     let buf = self.input(d, len, Self::fill(d));
-                    let mask = self.b.expr(Expr::InRange { index: idx, lo: 0, hi: len as i64 });
-                    self.b.expr(Expr::Load { buf, index: idx, mask: Some(mask) })
+                    let mask = self.b.expr(Expr::InRange {
+                        index: idx,
+                        lo: 0,
+                        hi: len as i64,
+                    });
+                    self.b.expr(Expr::Load {
+                        buf,
+                        index: idx,
+                        mask: Some(mask),
+                    })
                 } else {
                     let (pos, max) = self.affine(0);
                     let k = 2 + self.rng.below(5) as i64;
@@ -166,7 +184,11 @@ impl Gen {
                 let (idx, max) = self.affine(0);
                 let ibuf = self.input(it, max as u64 + 1, Fill::Range(-2.0, len as f64 + 2.0));
                 let iv = self.b.load(ibuf, idx);
-                let ci = self.b.expr(Expr::CheckedIndex { value: iv, len, flag });
+                let ci = self.b.expr(Expr::CheckedIndex {
+                    value: iv,
+                    len,
+                    flag,
+                });
                 let buf = self.input(d, len, Self::fill(d));
                 self.b.load(buf, ci)
             }
@@ -194,7 +216,15 @@ impl Gen {
             1 | 4 => {
                 let (op, od) = if d == DType::Bool && self.rng.below(2) == 0 {
                     let od = self.dtype();
-                    (self.pick(&[BinaryOp::CmpEq, BinaryOp::CmpNe, BinaryOp::CmpLt, BinaryOp::CmpLe]), od)
+                    (
+                        self.pick(&[
+                            BinaryOp::CmpEq,
+                            BinaryOp::CmpNe,
+                            BinaryOp::CmpLt,
+                            BinaryOp::CmpLe,
+                        ]),
+                        od,
+                    )
                 } else {
                     let ops: Vec<BinaryOp> = BINARY
                         .into_iter()
@@ -241,7 +271,14 @@ impl Gen {
         let x = self.value(d, depth);
         self.loops.pop();
         self.accs.push((acc, d));
-        vec![Stmt::DefAcc { acc, op, dtype: d }, Stmt::Loop { var: v, extent: n, body: vec![Stmt::Accumulate { acc, value: x }] }]
+        vec![
+            Stmt::DefAcc { acc, op, dtype: d },
+            Stmt::Loop {
+                var: v,
+                extent: n,
+                body: vec![Stmt::Accumulate { acc, value: x }],
+            },
+        ]
     }
 
     fn kernel(mut self, seed: u64) -> (Kernel, Vec<HostData>) {
@@ -257,7 +294,11 @@ impl Gen {
                     let d = self.dtype();
                     let out = self.output(d, n0);
                     let v = self.value(d, depth);
-                    body.push(Stmt::Store { buf: out, index: i0, value: v });
+                    body.push(Stmt::Store {
+                        buf: out,
+                        index: i0,
+                        value: v,
+                    });
                 }
             }
             1 => {
@@ -270,7 +311,15 @@ impl Gen {
                 let vv = self.b.var(v);
                 let at = self.b.iadd(row, vv);
                 let x = self.value(d, depth);
-                body.push(Stmt::Loop { var: v, extent: n1, body: vec![Stmt::Store { buf: out, index: at, value: x }] });
+                body.push(Stmt::Loop {
+                    var: v,
+                    extent: n1,
+                    body: vec![Stmt::Store {
+                        buf: out,
+                        index: at,
+                        value: x,
+                    }],
+                });
                 self.loops.pop();
             }
             2 => {
@@ -281,7 +330,11 @@ impl Gen {
                 let d = self.dtype();
                 let out = self.output(d, n0);
                 let v = self.value(d, depth);
-                body.push(Stmt::Store { buf: out, index: i0, value: v });
+                body.push(Stmt::Store {
+                    buf: out,
+                    index: i0,
+                    value: v,
+                });
             }
             _ => {
                 // A reduction, then a loop writing a row with it (softmax-like).
@@ -294,7 +347,15 @@ impl Gen {
                 let vv = self.b.var(v);
                 let at = self.b.iadd(row, vv);
                 let x = self.value(d, depth);
-                body.push(Stmt::Loop { var: v, extent: n1, body: vec![Stmt::Store { buf: out, index: at, value: x }] });
+                body.push(Stmt::Loop {
+                    var: v,
+                    extent: n1,
+                    body: vec![Stmt::Store {
+                        buf: out,
+                        index: at,
+                        value: x,
+                    }],
+                });
                 self.loops.pop();
             }
         }
@@ -305,17 +366,34 @@ impl Gen {
 }
 
 fn generate(seed: u64) -> (Kernel, Vec<HostData>) {
-    let g = Gen { rng: Rng(seed), b: KernelBuilder::new(), data: Vec::new(), flag: None, loops: Vec::new(), accs: Vec::new() };
+    let g = Gen {
+        rng: Rng(seed),
+        b: KernelBuilder::new(),
+        data: Vec::new(),
+        flag: None,
+        loops: Vec::new(),
+        accs: Vec::new(),
+    };
     g.kernel(seed)
 }
 
 #[test]
 fn random_kernels_match_the_evaluator() {
     let options = [
-        Options { math: MathImpl::Libm, ..Options::default() },
-        Options { math: MathImpl::Libm, vectorize: false, ..Options::default() },
+        Options {
+            math: MathImpl::Libm,
+            ..Options::default()
+        },
+        Options {
+            math: MathImpl::Libm,
+            vectorize: false,
+            ..Options::default()
+        },
     ];
-    let seeds: u64 = std::env::var("SMELT_RANDOM_KERNELS").ok().and_then(|s| s.parse().ok()).unwrap_or(300);
+    let seeds: u64 = std::env::var("SMELT_RANDOM_KERNELS")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(300);
     for seed in 0..seeds {
         let (k, data) = generate(seed);
         check_with(&k, &data, EXACT, &options);

@@ -52,21 +52,37 @@ impl FunctionTranslator<'_> {
 
     /// A float constant of type `ty`, splatted for vectors.
     pub(super) fn fk(&mut self, ty: Type, v: f64) -> Value {
-        let s = if ty.lane_type() == types::F32 { self.b.ins().f32const(v as f32) } else { self.b.ins().f64const(v) };
-        if ty.is_vector() { self.b.ins().splat(ty, s) } else { s }
+        let s = if ty.lane_type() == types::F32 {
+            self.b.ins().f32const(v as f32)
+        } else {
+            self.b.ins().f64const(v)
+        };
+        if ty.is_vector() {
+            self.b.ins().splat(ty, s)
+        } else {
+            s
+        }
     }
 
     /// An integer constant of type `ty`, splatted for vectors.
     pub(super) fn ik(&mut self, ty: Type, v: i64) -> Value {
         let s = self.b.ins().iconst(ty.lane_type(), v);
-        if ty.is_vector() { self.b.ins().splat(ty, s) } else { s }
+        if ty.is_vector() {
+            self.b.ins().splat(ty, s)
+        } else {
+            s
+        }
     }
 
     /// `c ? a : b` where `c` comes from a comparison of the same shape (i8 or lane mask).
     pub(super) fn sel(&mut self, c: Value, a: Value, b: Value) -> Value {
         let ty = self.ty(a);
         if ty.is_vector() {
-            let c = if self.ty(c) == ty { c } else { self.b.ins().bitcast(ty, MemFlagsData::new(), c) };
+            let c = if self.ty(c) == ty {
+                c
+            } else {
+                self.b.ins().bitcast(ty, MemFlagsData::new(), c)
+            };
             self.b.ins().bitselect(c, a, b)
         } else {
             self.b.ins().select(c, a, b)
@@ -75,7 +91,11 @@ impl FunctionTranslator<'_> {
 
     /// Logical not of a bool (i8 0/1) or a lane mask.
     pub(super) fn not_bool(&mut self, c: Value) -> Value {
-        if self.ty(c).is_vector() { self.b.ins().bnot(c) } else { self.b.ins().bxor_imm_u(c, 1) }
+        if self.ty(c).is_vector() {
+            self.b.ins().bnot(c)
+        } else {
+            self.b.ins().bxor_imm_u(c, 1)
+        }
     }
 
     /// `a * b + c`, fused where the CPU has it.
@@ -171,7 +191,8 @@ impl FunctionTranslator<'_> {
                 U::Round => self.b.ins().nearest(x),
                 U::Trunc => self.b.ins().trunc(x),
                 U::Sign => {
-                    let (zero, one, minus) = (self.fk(ty, 0.0), self.fk(ty, 1.0), self.fk(ty, -1.0));
+                    let (zero, one, minus) =
+                        (self.fk(ty, 0.0), self.fk(ty, 1.0), self.fk(ty, -1.0));
                     let gt = self.b.ins().fcmp(FloatCC::GreaterThan, x, zero);
                     let lt = self.b.ins().fcmp(FloatCC::LessThan, x, zero);
                     let r = self.sel(lt, minus, zero);
@@ -390,7 +411,11 @@ impl FunctionTranslator<'_> {
     /// The address of element `index` (an i64) of buffer `buf`.
     pub(super) fn addr(&mut self, buf: BufId, index: Value) -> Value {
         let size = self.k.params[buf.index()].dtype.size_bytes();
-        let offset = if size == 1 { index } else { self.shl(index, size.trailing_zeros() as i64) };
+        let offset = if size == 1 {
+            index
+        } else {
+            self.shl(index, size.trailing_zeros() as i64)
+        };
         self.b.ins().iadd(self.bufs[buf.index()], offset)
     }
 
@@ -408,7 +433,11 @@ impl FunctionTranslator<'_> {
         let addr = self.addr(buf, index);
         let v = self.b.ins().load(scalar_type(d), mem(), addr, 0);
         // A bool is 0 or 1 in memory; normalizing costs one instruction and guards against other bytes.
-        let v = if d == DType::Bool { self.b.ins().icmp_imm_s(IntCC::NotEqual, v, 0) } else { v };
+        let v = if d == DType::Bool {
+            self.b.ins().icmp_imm_s(IntCC::NotEqual, v, 0)
+        } else {
+            v
+        };
         match mask {
             Some(m) => {
                 let zero = self.scalar_const(Scalar::zero(d));
@@ -431,7 +460,10 @@ impl FunctionTranslator<'_> {
             DType::I32 => self.b.ins().sextend(types::I64, v),
             _ => self.b.ins().uextend(types::I64, v),
         };
-        let ok = self.b.ins().icmp_imm_u(IntCC::UnsignedLessThan, v, len.min(i64::MAX as u64) as i64);
+        let ok =
+            self.b
+                .ins()
+                .icmp_imm_u(IntCC::UnsignedLessThan, v, len.min(i64::MAX as u64) as i64);
         self.flag_unless(ok, flag);
         let zero = self.b.ins().iconst(types::I64, 0);
         self.b.ins().select(ok, v, zero)
@@ -497,5 +529,8 @@ impl FunctionTranslator<'_> {
 
 /// The transcendental functions that come from libm (or inline polynomials for f32).
 fn is_libm(op: UnaryOp) -> bool {
-    matches!(op, UnaryOp::Exp | UnaryOp::Log | UnaryOp::Sin | UnaryOp::Cos | UnaryOp::Tanh | UnaryOp::Erf)
+    matches!(
+        op,
+        UnaryOp::Exp | UnaryOp::Log | UnaryOp::Sin | UnaryOp::Cos | UnaryOp::Tanh | UnaryOp::Erf
+    )
 }

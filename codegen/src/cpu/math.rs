@@ -13,7 +13,8 @@ use crate::dtype::DType;
 use crate::ops::UnaryOp;
 use cranelift_codegen::ir::condcodes::{FloatCC, IntCC};
 use cranelift_codegen::ir::{
-    AbiParam, ExtFuncData, ExternalName, InstBuilder, Signature, Type, UserExternalName, Value, types,
+    AbiParam, ExtFuncData, ExternalName, InstBuilder, Signature, Type, UserExternalName, Value,
+    types,
 };
 use cranelift_codegen::isa::CallConv;
 
@@ -71,10 +72,24 @@ libm! {
 }
 
 // Coefficients (see the module docs). exp: e^r = 1 + r + r²·E(r) on |r| <= ln2/2.
-const EXP: [f64; 5] = [0.5, 0.16666576266288757, 0.04166646674275398, 0.008363175205886364, 0.0013933643931522965];
+const EXP: [f64; 5] = [
+    0.5,
+    0.16666576266288757,
+    0.04166646674275398,
+    0.008363175205886364,
+    0.0013933643931522965,
+];
 // sin r = r + r³·S(r²), cos r = 1 - r²/2 + r⁴·C(r²) on |r| <= π/4.
-const SIN: [f64; 3] = [-0.166666641831398, 0.008332748897373676, -0.00019587950373534113];
-const COS: [f64; 3] = [0.0416666641831398, -0.001388830365613103, 2.4547991415602155e-05];
+const SIN: [f64; 3] = [
+    -0.166666641831398,
+    0.008332748897373676,
+    -0.00019587950373534113,
+];
+const COS: [f64; 3] = [
+    0.0416666641831398,
+    -0.001388830365613103,
+    2.4547991415602155e-05,
+];
 // erf x = x·P(x²) on |x| <= 0.921875.
 const ERF_SMALL: [f64; 7] = [
     1.128379225730896,
@@ -111,12 +126,23 @@ impl FunctionTranslator<'_> {
     /// A call to a libm function for scalars of `d` (`name` is `exp`, `log`, ... or `pow`).
     pub(super) fn call_libm(&mut self, name: &str, d: DType, args: &[Value]) -> Value {
         let ty = scalar_type(d);
-        let i = LIBM.iter().position(|f| f.op == name && f.ty == ty).expect("a libm function for this op and type");
+        let i = LIBM
+            .iter()
+            .position(|f| f.op == name && f.ty == ty)
+            .expect("a libm function for this op and type");
         let fref = match self.imports[i] {
             Some(f) => f,
             None => {
-                let sig = self.b.import_signature(LIBM[i].signature(self.target.frontend.default_call_conv));
-                let name = self.b.func.declare_imported_user_function(UserExternalName { namespace: 0, index: i as u32 });
+                let sig = self
+                    .b
+                    .import_signature(LIBM[i].signature(self.target.frontend.default_call_conv));
+                let name = self
+                    .b
+                    .func
+                    .declare_imported_user_function(UserExternalName {
+                        namespace: 0,
+                        index: i as u32,
+                    });
                 let f = self.b.import_function(ExtFuncData {
                     name: ExternalName::user(name),
                     signature: sig,
@@ -187,7 +213,11 @@ impl FunctionTranslator<'_> {
         let bias = self.ik(ity, 127);
         let e = self.b.ins().iadd(ni, bias);
         let e = self.shl(e, 23);
-        let ty = if ity.is_vector() { types::F32X4 } else { types::F32 };
+        let ty = if ity.is_vector() {
+            types::F32X4
+        } else {
+            types::F32
+        };
         self.bits_as(ty, e)
     }
 
@@ -263,7 +293,11 @@ impl FunctionTranslator<'_> {
         let l = self.fmadd(e, lo, l);
         let mut out = self.fmadd(e, hi, l);
         // 0 → -inf, +inf → +inf, negative → NaN, NaN → NaN.
-        let (ninf, inf, nan) = (self.fk(ty, f64::NEG_INFINITY), self.fk(ty, f64::INFINITY), self.fk(ty, f64::NAN));
+        let (ninf, inf, nan) = (
+            self.fk(ty, f64::NEG_INFINITY),
+            self.fk(ty, f64::INFINITY),
+            self.fk(ty, f64::NAN),
+        );
         let is0 = self.b.ins().fcmp(FloatCC::Equal, x, zero);
         out = self.sel(is0, ninf, out);
         let isinf = self.b.ins().fcmp(FloatCC::Equal, x, inf);
@@ -279,10 +313,19 @@ impl FunctionTranslator<'_> {
         // k = round(x·2/π); its low bits give the quadrant (|k| < 2^22 on the fast path).
         let (k, q) = self.round_mul(x, std::f64::consts::FRAC_2_PI);
         let parts: &[f64] = if self.target.fma && self.options.fma {
-            &[1.5707963705062866, -4.371138828673793e-08, -1.7151245100058819e-15]
+            &[
+                1.5707963705062866,
+                -4.371138828673793e-08,
+                -1.7151245100058819e-15,
+            ]
         } else {
             // 11-bit pieces: k·piece is exact for |k| < 2^13.
-            &[1.5703125, 0.0004837512969970703, 7.549533620476723e-08, 2.5633440682570896e-12]
+            &[
+                1.5703125,
+                0.0004837512969970703,
+                7.549533620476723e-08,
+                2.5633440682570896e-12,
+            ]
         };
         let mut r = x;
         for &p in parts {
@@ -323,7 +366,11 @@ impl FunctionTranslator<'_> {
         let ax = self.b.ins().fabs(x);
         let limit = self.fk(ty, TRIG_FAST_LIMIT);
         let big = self.b.ins().fcmp(FloatCC::GreaterThanOrEqual, ax, limit);
-        let any = if ty.is_vector() { self.b.ins().vany_true(big) } else { big };
+        let any = if ty.is_vector() {
+            self.b.ins().vany_true(big)
+        } else {
+            big
+        };
         let slow = self.b.create_block();
         let done = self.b.create_block();
         let out = self.b.append_block_param(done, ty);

@@ -64,7 +64,11 @@ pub struct Options {
 
 impl Default for Options {
     fn default() -> Self {
-        Options { vectorize: true, math: MathImpl::Inline, fma: true }
+        Options {
+            vectorize: true,
+            math: MathImpl::Inline,
+            fma: true,
+        }
     }
 }
 
@@ -108,13 +112,19 @@ impl CpuProgram {
 
 impl std::fmt::Debug for CpuProgram {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("CpuProgram").field("name", &self.name).finish_non_exhaustive()
+        f.debug_struct("CpuProgram")
+            .field("name", &self.name)
+            .finish_non_exhaustive()
     }
 }
 
 impl Drop for CpuProgram {
     fn drop(&mut self) {
-        let module = self.module.get_mut().unwrap_or_else(|e| e.into_inner()).take();
+        let module = self
+            .module
+            .get_mut()
+            .unwrap_or_else(|e| e.into_inner())
+            .take();
         if let Some(module) = module {
             // SAFETY: the program is being dropped, so nobody can obtain the entry point any more; callers
             // must not call a `KernelFn` after dropping the program that produced it (documented on `entry`).
@@ -136,7 +146,10 @@ pub fn compile_with(kernel: &Kernel, options: Options) -> Result<CpuProgram, Cod
         kernel: kernel.name.clone(),
         what,
     })?;
-    let target = Target { frontend: isa.frontend_config(), fma: isa.has_native_fma() };
+    let target = Target {
+        frontend: isa.frontend_config(),
+        fma: isa.has_native_fma(),
+    };
     let func = build_function(kernel, target, options);
     jit(kernel, isa, func)
 }
@@ -150,7 +163,10 @@ pub fn clif_for_snapshot(kernel: &Kernel) -> Result<String, CodegenError> {
         kernel: kernel.name.clone(),
         what,
     })?;
-    let target = Target { frontend: isa.frontend_config(), fma: isa.has_native_fma() };
+    let target = Target {
+        frontend: isa.frontend_config(),
+        fma: isa.has_native_fma(),
+    };
     let func = build_function(kernel, target, Options::default());
     cranelift_codegen::verify_function(&func, &*isa).map_err(|e| CodegenError::Backend {
         backend: "cranelift",
@@ -167,7 +183,8 @@ fn build_function(kernel: &Kernel, target: Target, options: Options) -> ir::Func
     for _ in 0..3 {
         sig.params.push(AbiParam::new(types::I64));
     }
-    let mut func = ir::Function::with_name_signature(UserFuncName::user(0, math::LIBM.len() as u32), sig);
+    let mut func =
+        ir::Function::with_name_signature(UserFuncName::user(0, math::LIBM.len() as u32), sig);
     let mut fctx = FunctionBuilderContext::new();
     let builder = FunctionBuilder::new(&mut func, &mut fctx);
     translate::FunctionTranslator::new(kernel, &plan, builder, target, options).translate();
@@ -181,8 +198,16 @@ fn build_function(kernel: &Kernel, target: Target, options: Options) -> ir::Func
 /// 3. define the function: Cranelift verifies, optimizes (`opt_level=speed`) and emits machine code;
 /// 4. finalize: apply relocations and make the code executable;
 /// 5. hand out the entry point; the program owns the module and frees its memory when dropped.
-fn jit(kernel: &Kernel, isa: OwnedTargetIsa, func: ir::Function) -> Result<CpuProgram, CodegenError> {
-    let backend_err = |message: String| CodegenError::Backend { backend: "cranelift", kernel: kernel.name.clone(), message };
+fn jit(
+    kernel: &Kernel,
+    isa: OwnedTargetIsa,
+    func: ir::Function,
+) -> Result<CpuProgram, CodegenError> {
+    let backend_err = |message: String| CodegenError::Backend {
+        backend: "cranelift",
+        kernel: kernel.name.clone(),
+        message,
+    };
     // 1.
     let mut builder = JITBuilder::with_isa(isa, default_libcall_names());
     for f in math::LIBM {
@@ -192,7 +217,9 @@ fn jit(kernel: &Kernel, isa: OwnedTargetIsa, func: ir::Function) -> Result<CpuPr
     // 2.
     for f in math::LIBM {
         let sig = f.signature(module.isa().default_call_conv());
-        module.declare_function(f.name, Linkage::Import, &sig).map_err(|e| backend_err(e.to_string()))?;
+        module
+            .declare_function(f.name, Linkage::Import, &sig)
+            .map_err(|e| backend_err(e.to_string()))?;
     }
     let id = module
         .declare_function("smelt_kernel", Linkage::Export, &func.signature)
@@ -200,19 +227,29 @@ fn jit(kernel: &Kernel, isa: OwnedTargetIsa, func: ir::Function) -> Result<CpuPr
     debug_assert_eq!(id.as_u32(), math::LIBM.len() as u32);
     // 3.
     let mut ctx = Context::for_function(func.clone());
-    module.define_function(id, &mut ctx).map_err(|e| backend_err(format!("{e:?}")))?;
+    module
+        .define_function(id, &mut ctx)
+        .map_err(|e| backend_err(format!("{e:?}")))?;
     if let Ok(dir) = std::env::var("SMELT_DUMP_CODE_TMP") {
         let code = ctx.compiled_code().unwrap().code_buffer();
         std::fs::write(format!("{dir}/{}.bin", kernel.name), code).unwrap();
     }
     // 4.
-    module.finalize_definitions().map_err(|e| backend_err(e.to_string()))?;
+    module
+        .finalize_definitions()
+        .map_err(|e| backend_err(e.to_string()))?;
     // 5.
     let code = module.get_finalized_function(id);
     // SAFETY: the function was built with exactly the signature of `KernelFn` (three i64 parameters, the
     // platform's C calling convention, no results).
     let entry = unsafe { std::mem::transmute::<*const u8, KernelFn>(code) };
-    Ok(CpuProgram { name: kernel.name.clone(), entry, func, clif: OnceLock::new(), module: Mutex::new(Some(module)) })
+    Ok(CpuProgram {
+        name: kernel.name.clone(),
+        entry,
+        func,
+        clif: OnceLock::new(),
+        module: Mutex::new(Some(module)),
+    })
 }
 
 /// The host ISA with its features detected at run time (once per process).
@@ -223,9 +260,13 @@ fn host_isa() -> Result<OwnedTargetIsa, String> {
         flags.set("opt_level", "speed").map_err(|e| e.to_string())?;
         // cranelift-jit needs absolute relocations and non-colocated libcalls.
         flags.set("is_pic", "false").map_err(|e| e.to_string())?;
-        flags.set("use_colocated_libcalls", "false").map_err(|e| e.to_string())?;
+        flags
+            .set("use_colocated_libcalls", "false")
+            .map_err(|e| e.to_string())?;
         let builder = cranelift_native::builder().map_err(|e| format!("unsupported host: {e}"))?;
-        builder.finish(settings::Flags::new(flags)).map_err(|e| e.to_string())
+        builder
+            .finish(settings::Flags::new(flags))
+            .map_err(|e| e.to_string())
     })
     .clone()
 }
@@ -237,10 +278,21 @@ fn pinned_isa() -> Result<OwnedTargetIsa, String> {
     flags.set("is_pic", "false").map_err(|e| e.to_string())?;
     // Needs cranelift-codegen's `x86` feature on other hosts.
     let mut builder = isa::lookup_by_name("x86_64-unknown-linux-gnu").map_err(|e| e.to_string())?;
-    for feature in ["has_sse3", "has_ssse3", "has_sse41", "has_sse42", "has_popcnt", "has_avx", "has_avx2", "has_fma"] {
+    for feature in [
+        "has_sse3",
+        "has_ssse3",
+        "has_sse41",
+        "has_sse42",
+        "has_popcnt",
+        "has_avx",
+        "has_avx2",
+        "has_fma",
+    ] {
         builder.enable(feature).map_err(|e| e.to_string())?;
     }
-    builder.finish(settings::Flags::new(flags)).map_err(|e| e.to_string())
+    builder
+        .finish(settings::Flags::new(flags))
+        .map_err(|e| e.to_string())
 }
 
 #[cfg(test)]

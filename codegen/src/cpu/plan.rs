@@ -21,7 +21,9 @@ pub(super) struct BitSet {
 
 impl BitSet {
     pub fn new(n: usize) -> Self {
-        BitSet { words: vec![0; n.div_ceil(64)] }
+        BitSet {
+            words: vec![0; n.div_ceil(64)],
+        }
     }
     pub fn insert(&mut self, i: usize) {
         if i / 64 >= self.words.len() {
@@ -35,7 +37,9 @@ impl BitSet {
         }
     }
     pub fn contains(&self, i: usize) -> bool {
-        self.words.get(i / 64).is_some_and(|w| w & (1 << (i % 64)) != 0)
+        self.words
+            .get(i / 64)
+            .is_some_and(|w| w & (1 << (i % 64)) != 0)
     }
     pub fn union_with(&mut self, o: &BitSet) {
         if o.words.len() > self.words.len() {
@@ -46,7 +50,10 @@ impl BitSet {
         }
     }
     pub fn is_subset(&self, o: &BitSet) -> bool {
-        self.words.iter().enumerate().all(|(i, w)| w & !o.words.get(i).copied().unwrap_or(0) == 0)
+        self.words
+            .iter()
+            .enumerate()
+            .all(|(i, w)| w & !o.words.get(i).copied().unwrap_or(0) == 0)
     }
     pub fn intersects(&self, o: &BitSet) -> bool {
         self.words.iter().zip(&o.words).any(|(a, b)| a & b != 0)
@@ -55,10 +62,11 @@ impl BitSet {
         self.words.iter().all(|w| *w == 0)
     }
     pub fn iter(&self) -> impl Iterator<Item = usize> + '_ {
-        self.words
-            .iter()
-            .enumerate()
-            .flat_map(|(i, &w)| (0..64).filter(move |b| w & (1 << b) != 0).map(move |b| i * 64 + b))
+        self.words.iter().enumerate().flat_map(|(i, &w)| {
+            (0..64)
+                .filter(move |b| w & (1 << b) != 0)
+                .map(move |b| i * 64 + b)
+        })
     }
 }
 
@@ -148,7 +156,13 @@ impl Plan {
             vars.push(v);
             accs.push(a);
         }
-        let mut plan = Plan { tys: k.types(), ranges: kernel::index_ranges(k), vars, accs, vloops: IndexMap::new() };
+        let mut plan = Plan {
+            tys: k.types(),
+            ranges: kernel::index_ranges(k),
+            vars,
+            accs,
+            vloops: IndexMap::new(),
+        };
         if options.vectorize {
             plan.choose(k, Kernel::PARALLEL, k.extent, &k.body);
         }
@@ -207,7 +221,9 @@ impl Plan {
             } else {
                 match *e {
                     Expr::Var(_) => Some(1),
-                    Expr::IAdd(a, b) => out[a.index()].zip(out[b.index()]).and_then(|(x, y)| x.checked_add(y)),
+                    Expr::IAdd(a, b) => out[a.index()]
+                        .zip(out[b.index()])
+                        .and_then(|(x, y)| x.checked_add(y)),
                     Expr::IMul(a, c) => out[a.index()].and_then(|x| x.checked_mul(c)),
                     _ => None,
                 }
@@ -220,11 +236,22 @@ impl Plan {
     /// Picks the vectorized loops inside (and including) `for var in 0..extent { body }`. Returns whether
     /// one was picked.
     fn choose(&mut self, k: &Kernel, var: LoopVar, extent: u64, body: &[Stmt]) -> bool {
-        let legal = if extent >= 4 { self.legal(k, var, extent, body) } else { None };
+        let legal = if extent >= 4 {
+            self.legal(k, var, extent, body)
+        } else {
+            None
+        };
         if let Some(l) = &legal
             && l.gathers == 0
         {
-            self.vloops.insert(var, VecLoop { lanes: l.lanes, shadows: l.shadows.clone(), tile: l.tile });
+            self.vloops.insert(
+                var,
+                VecLoop {
+                    lanes: l.lanes,
+                    shadows: l.shadows.clone(),
+                    tile: l.tile,
+                },
+            );
             return true;
         }
         let mut any = false;
@@ -234,7 +261,14 @@ impl Plan {
             }
         }
         if !any && let Some(l) = legal {
-            self.vloops.insert(var, VecLoop { lanes: l.lanes, shadows: l.shadows, tile: l.tile });
+            self.vloops.insert(
+                var,
+                VecLoop {
+                    lanes: l.lanes,
+                    shadows: l.shadows,
+                    tile: l.tile,
+                },
+            );
             return true;
         }
         any
@@ -242,8 +276,10 @@ impl Plan {
 
     /// Whether `for v in 0..extent { body }` may run lanes side by side (see the module docs).
     fn legal(&self, k: &Kernel, v: LoopVar, extent: u64, body: &[Stmt]) -> Option<Legal> {
+        /// A store: its buffer, its index and the loops (inside `v`'s) around it.
+        type StoreSite = (BufId, ExprId, Vec<(LoopVar, u64)>);
         struct Walk {
-            stores: Vec<(BufId, ExprId, Vec<(LoopVar, u64)>)>,
+            stores: Vec<StoreSite>,
             accumulates: Vec<(AccId, ExprId)>,
             defined: BitSet,
             inner_loops: bool,
@@ -263,7 +299,12 @@ impl Plan {
                 }
             }
         }
-        let mut w = Walk { stores: vec![], accumulates: vec![], defined: BitSet::default(), inner_loops: false };
+        let mut w = Walk {
+            stores: vec![],
+            accumulates: vec![],
+            defined: BitSet::default(),
+            inner_loops: false,
+        };
         walk(body, &mut vec![], &mut w);
 
         let sv = self.strides(k, v);
@@ -277,7 +318,9 @@ impl Plan {
             // sorted by stride, each stride exceeds the span of all smaller ones.
             let mut dims: Vec<(i128, u64)> = vec![(1, extent)];
             for (u, n) in inner {
-                let su = inner_strides.entry(*u).or_insert_with(|| self.strides(k, *u))[index.index()]?;
+                let su = inner_strides
+                    .entry(*u)
+                    .or_insert_with(|| self.strides(k, *u))[index.index()]?;
                 if su != 0 {
                     dims.push(((su as i128).abs(), *n));
                 }
@@ -322,10 +365,26 @@ impl Plan {
             .count();
         // Reductions and loops around inner loops run four registers per value: four independent
         // accumulator chains, and whole cache lines per row in column reductions.
-        let env = |k: &str, d: u32| std::env::var(k).ok().and_then(|v| v.parse().ok()).unwrap_or(d);
-        let lanes = if w.inner_loops { env("TMP_LANES_OUTER", 16) } else if w.stores.is_empty() { env("TMP_LANES_RED", 16) } else { env("TMP_LANES_ELEM", 8) };
+        let env = |k: &str, d: u32| {
+            std::env::var(k)
+                .ok()
+                .and_then(|v| v.parse().ok())
+                .unwrap_or(d)
+        };
+        let lanes = if w.inner_loops {
+            env("TMP_LANES_OUTER", 16)
+        } else if w.stores.is_empty() {
+            env("TMP_LANES_RED", 16)
+        } else {
+            env("TMP_LANES_ELEM", 8)
+        };
         let tile = w.inner_loops && shadows.is_empty() && tileable(body);
-        Some(Legal { gathers, lanes, shadows, tile })
+        Some(Legal {
+            gathers,
+            lanes,
+            shadows,
+            tile,
+        })
     }
 }
 
@@ -359,9 +418,21 @@ mod tests {
             "reduce",
             outer,
             vec![
-                Stmt::DefAcc { acc, op: ReduceOp::Sum, dtype: DType::F32 },
-                Stmt::Loop { var: v, extent: inner, body: vec![Stmt::Accumulate { acc, value: l }] },
-                Stmt::Store { buf: out, index: o, value: a },
+                Stmt::DefAcc {
+                    acc,
+                    op: ReduceOp::Sum,
+                    dtype: DType::F32,
+                },
+                Stmt::Loop {
+                    var: v,
+                    extent: inner,
+                    body: vec![Stmt::Accumulate { acc, value: l }],
+                },
+                Stmt::Store {
+                    buf: out,
+                    index: o,
+                    value: a,
+                },
             ],
         )
     }
@@ -369,21 +440,36 @@ mod tests {
     #[test]
     fn column_reductions_vectorize_the_output_loop_tiled() {
         let plan = Plan::new(&reduce(64, 64, true), Options::default());
-        assert_eq!(plan.vloops.keys().copied().collect::<Vec<_>>(), vec![Kernel::PARALLEL]);
+        assert_eq!(
+            plan.vloops.keys().copied().collect::<Vec<_>>(),
+            vec![Kernel::PARALLEL]
+        );
         assert!(plan.vloops[&Kernel::PARALLEL].tile);
     }
 
     #[test]
     fn row_reductions_vectorize_the_reduction_loop_with_shadows() {
         let plan = Plan::new(&reduce(64, 64, false), Options::default());
-        assert_eq!(plan.vloops.keys().copied().collect::<Vec<_>>(), vec![LoopVar(1)]);
+        assert_eq!(
+            plan.vloops.keys().copied().collect::<Vec<_>>(),
+            vec![LoopVar(1)]
+        );
         let l = &plan.vloops[&LoopVar(1)];
-        assert_eq!((l.lanes, l.shadows.clone(), l.tile), (16, vec![AccId(0)], false));
+        assert_eq!(
+            (l.lanes, l.shadows.clone(), l.tile),
+            (16, vec![AccId(0)], false)
+        );
     }
 
     #[test]
     fn nothing_is_vectorized_when_asked_not_to() {
-        let plan = Plan::new(&reduce(64, 64, true), Options { vectorize: false, ..Options::default() });
+        let plan = Plan::new(
+            &reduce(64, 64, true),
+            Options {
+                vectorize: false,
+                ..Options::default()
+            },
+        );
         assert!(plan.vloops.is_empty());
     }
 
@@ -397,7 +483,19 @@ mod tests {
         let jv = b.var(j);
         let at = b.iadd(i, jv);
         let v = b.constant(crate::Scalar::F32(1.0));
-        let k = b.finish("collide", 64, vec![Stmt::Loop { var: j, extent: 2, body: vec![Stmt::Store { buf: out, index: at, value: v }] }]);
+        let k = b.finish(
+            "collide",
+            64,
+            vec![Stmt::Loop {
+                var: j,
+                extent: 2,
+                body: vec![Stmt::Store {
+                    buf: out,
+                    index: at,
+                    value: v,
+                }],
+            }],
+        );
         assert!(Plan::new(&k, Options::default()).vloops.is_empty());
     }
 }

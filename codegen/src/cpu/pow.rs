@@ -16,17 +16,26 @@ impl FunctionTranslator<'_> {
         let header = self.b.create_block();
         let body = self.b.create_block();
         let exit = self.b.create_block();
-        let (acc, base, exp) =
-            (self.b.append_block_param(header, ty), self.b.append_block_param(header, ty), self.b.append_block_param(header, ty));
+        let (acc, base, exp) = (
+            self.b.append_block_param(header, ty),
+            self.b.append_block_param(header, ty),
+            self.b.append_block_param(header, ty),
+        );
         let result = self.b.append_block_param(exit, ty);
         let one = self.b.ins().iconst(ty, 1);
         let zero = self.b.ins().iconst(ty, 0);
-        let negative = if unsigned { None } else { Some(self.b.ins().icmp_imm_s(IntCC::SignedLessThan, e, 0)) };
+        let negative = if unsigned {
+            None
+        } else {
+            Some(self.b.ins().icmp_imm_s(IntCC::SignedLessThan, e, 0))
+        };
         let e0 = match negative {
             Some(n) => self.b.ins().select(n, zero, e),
             None => e,
         };
-        self.b.ins().jump(header, &[one.into(), a.into(), e0.into()]);
+        self.b
+            .ins()
+            .jump(header, &[one.into(), a.into(), e0.into()]);
         self.b.switch_to_block(header);
         self.b.ins().brif(exp, body, &[], exit, &[acc.into()]);
         self.b.switch_to_block(body);
@@ -36,11 +45,15 @@ impl FunctionTranslator<'_> {
         let acc2 = self.b.ins().select(bit, prod, acc);
         let base2 = self.b.ins().imul(base, base);
         let exp2 = self.ushr(exp, 1);
-        self.b.ins().jump(header, &[acc2.into(), base2.into(), exp2.into()]);
+        self.b
+            .ins()
+            .jump(header, &[acc2.into(), base2.into(), exp2.into()]);
         self.b.seal_block(header);
         self.b.switch_to_block(exit);
         self.b.seal_block(exit);
-        let Some(negative) = negative else { return result };
+        let Some(negative) = negative else {
+            return result;
+        };
         let is_one = self.b.ins().icmp_imm_s(IntCC::Equal, a, 1);
         let is_minus_one = self.b.ins().icmp_imm_s(IntCC::Equal, a, -1);
         let odd = self.b.ins().band_imm_u(e, 1);
@@ -53,10 +66,18 @@ impl FunctionTranslator<'_> {
 
     /// The constant an `f32` scalar or splat was built from, if it is one.
     fn constant_f32(&self, v: Value) -> Option<f32> {
-        let ValueDef::Result(inst, _) = self.b.func.dfg.value_def(v) else { return None };
+        let ValueDef::Result(inst, _) = self.b.func.dfg.value_def(v) else {
+            return None;
+        };
         match self.b.func.dfg.insts[inst] {
-            InstructionData::UnaryIeee32 { opcode: Opcode::F32const, imm } => Some(f32::from_bits(imm.bits())),
-            InstructionData::Unary { opcode: Opcode::Splat, arg } => self.constant_f32(arg),
+            InstructionData::UnaryIeee32 {
+                opcode: Opcode::F32const,
+                imm,
+            } => Some(f32::from_bits(imm.bits())),
+            InstructionData::Unary {
+                opcode: Opcode::Splat,
+                arg,
+            } => self.constant_f32(arg),
             _ => None,
         }
     }
@@ -97,7 +118,12 @@ impl FunctionTranslator<'_> {
         };
         // Special cases, as powf.
         let ity = ty.as_int();
-        let (zero, one, inf, nan) = (self.fk(ty, 0.0), self.fk(ty, 1.0), self.fk(ty, f64::INFINITY), self.fk(ty, f64::NAN));
+        let (zero, one, inf, nan) = (
+            self.fk(ty, 0.0),
+            self.fk(ty, 1.0),
+            self.fk(ty, f64::INFINITY),
+            self.fk(ty, f64::NAN),
+        );
         let (ax, ay) = (self.b.ins().fabs(x), self.b.ins().fabs(y));
         let ty_ = self.b.ins().trunc(y);
         let is_int = self.b.ins().fcmp(FloatCC::Equal, ty_, y);
@@ -160,7 +186,10 @@ impl FunctionTranslator<'_> {
         let e = self.bits_as(ty, e);
         let magic = self.fk(ty, MAGIC);
         let e = self.b.ins().fsub(e, magic);
-        let (mant, one_bits) = (self.ik(ity, 0x000f_ffff_ffff_ffff), self.ik(ity, 0x3ff0_0000_0000_0000));
+        let (mant, one_bits) = (
+            self.ik(ity, 0x000f_ffff_ffff_ffff),
+            self.ik(ity, 0x3ff0_0000_0000_0000),
+        );
         let m = self.b.ins().band(bits, mant);
         let m = self.b.ins().bor(m, one_bits);
         let m = self.bits_as(ty, m);
@@ -185,7 +214,11 @@ impl FunctionTranslator<'_> {
         let l = self.b.ins().fsub(f, sfr);
         let inv_ln2 = self.fk(ty, std::f64::consts::LOG2_E);
         let out = self.fmadd(l, inv_ln2, e);
-        let (zero, ninf, inf) = (self.fk(ty, 0.0), self.fk(ty, f64::NEG_INFINITY), self.fk(ty, f64::INFINITY));
+        let (zero, ninf, inf) = (
+            self.fk(ty, 0.0),
+            self.fk(ty, f64::NEG_INFINITY),
+            self.fk(ty, f64::INFINITY),
+        );
         let is0 = self.b.ins().fcmp(FloatCC::Equal, a, zero);
         let out = self.sel(is0, ninf, out);
         let isinf = self.b.ins().fcmp(FloatCC::Equal, a, inf);

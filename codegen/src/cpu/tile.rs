@@ -31,13 +31,24 @@ use indexmap::IndexMap;
 
 impl FunctionTranslator<'_> {
     /// Whole tiles of `w`-lane groups while at least `w` iterations remain; leaves `counter` after the last.
-    pub(super) fn translate_tiled(&mut self, var: LoopVar, counter: Variable, hi: Value, body: &[Stmt], w: u32) {
+    pub(super) fn translate_tiled(
+        &mut self,
+        var: LoopVar,
+        counter: Variable,
+        hi: Value,
+        body: &[Stmt],
+        w: u32,
+    ) {
         // One stack array per accumulator defined in the body.
         let mut arrays = IndexMap::new();
         for s in body {
             if let Stmt::DefAcc { acc, dtype, .. } = s {
                 let size = TILE_LANES * lane_bytes(*dtype);
-                let slot = self.b.create_sized_stack_slot(StackSlotData::new(StackSlotKind::ExplicitSlot, size, 4));
+                let slot = self.b.create_sized_stack_slot(StackSlotData::new(
+                    StackSlotKind::ExplicitSlot,
+                    size,
+                    4,
+                ));
                 arrays.insert(*acc, slot);
             }
         }
@@ -63,10 +74,14 @@ impl FunctionTranslator<'_> {
                         vars: Vec::new(),
                     });
                     self.declared.insert(acc.index());
-                    let (vty, per) = vector_layout(*dtype).expect("tileable: accumulators have a vector layout");
+                    let (vty, per) =
+                        vector_layout(*dtype).expect("tileable: accumulators have a vector layout");
                     let identity = self.scalar_const(op.identity(*dtype));
-                    let identity =
-                        if *dtype == crate::DType::Bool { self.b.ins().bmask(types::I32, identity) } else { identity };
+                    let identity = if *dtype == crate::DType::Bool {
+                        self.b.ins().bmask(types::I32, identity)
+                    } else {
+                        identity
+                    };
                     let init = self.b.ins().splat(vty, identity);
                     self.lanes_loop(var, base, width, w, |t| {
                         let addr = t.tile_addr(*acc);
@@ -76,7 +91,11 @@ impl FunctionTranslator<'_> {
                     });
                 }
                 Stmt::Loop { extent: 0, .. } => {} // never runs
-                Stmt::Loop { var: r, extent, body: inner } => {
+                Stmt::Loop {
+                    var: r,
+                    extent,
+                    body: inner,
+                } => {
                     let one = std::slice::from_ref(s);
                     self.hoist(one);
                     self.scalar_loop(*r, *extent, |t| {
@@ -86,7 +105,9 @@ impl FunctionTranslator<'_> {
                 }
                 other => {
                     self.hoist(std::slice::from_ref(other));
-                    self.lanes_loop(var, base, width, w, |t| t.translate_block(std::slice::from_ref(other)));
+                    self.lanes_loop(var, base, width, w, |t| {
+                        t.translate_block(std::slice::from_ref(other))
+                    });
                 }
             }
         }
@@ -113,7 +134,14 @@ impl FunctionTranslator<'_> {
 
     /// `for c in (0..width).step_by(w)` with the vector context at lanes `base + c ..`; `width` is a
     /// positive multiple of `w`.
-    fn lanes_loop(&mut self, var: LoopVar, base: Value, width: Value, w: u32, body: impl FnOnce(&mut Self)) {
+    fn lanes_loop(
+        &mut self,
+        var: LoopVar,
+        base: Value,
+        width: Value,
+        w: u32,
+        body: impl FnOnce(&mut Self),
+    ) {
         let c_var = self.b.declare_var(types::I64);
         let zero = self.b.ins().iconst(types::I64, 0);
         self.b.def_var(c_var, zero);
@@ -124,7 +152,13 @@ impl FunctionTranslator<'_> {
         let c = self.b.use_var(c_var);
         let lane0 = self.b.ins().iadd(base, c);
         let outer = self.vec.take();
-        self.vec = Some(VecCtx { var, lanes: w, base: lane0, shadows: IndexMap::new(), tile_offset: Some(c) });
+        self.vec = Some(VecCtx {
+            var,
+            lanes: w,
+            base: lane0,
+            shadows: IndexMap::new(),
+            tile_offset: Some(c),
+        });
         self.open_vars.insert(var.index());
         self.push_scope();
         body(self);
@@ -171,8 +205,14 @@ impl FunctionTranslator<'_> {
     /// The address of the current lanes' elements in an accumulator's tile array.
     pub(super) fn tile_addr(&mut self, acc: AccId) -> Value {
         let slot = self.accs[acc.index()].as_ref().expect("tile accumulator");
-        let (AccForm::Tile(ss), size) = (slot.form, lane_bytes(slot.dtype)) else { unreachable!("not a tile accumulator") };
-        let c = self.vec.as_ref().and_then(|v| v.tile_offset).expect("inside a tile");
+        let (AccForm::Tile(ss), size) = (slot.form, lane_bytes(slot.dtype)) else {
+            unreachable!("not a tile accumulator")
+        };
+        let c = self
+            .vec
+            .as_ref()
+            .and_then(|v| v.tile_offset)
+            .expect("inside a tile");
         let ptr = self.target.frontend.pointer_type();
         let start = self.b.ins().stack_addr(ptr, ss, 0);
         let off = self.shl(c, size.trailing_zeros() as i64);
@@ -185,7 +225,9 @@ impl FunctionTranslator<'_> {
         let (vty, per) = vector_layout(slot.dtype).expect("vector layout");
         let w = self.vec.as_ref().map_or(per, |v| v.lanes);
         let addr = self.tile_addr(acc);
-        (0..w / per).map(|p| self.b.ins().load(vty, mem(), addr, (p * 16) as i32)).collect()
+        (0..w / per)
+            .map(|p| self.b.ins().load(vty, mem(), addr, (p * 16) as i32))
+            .collect()
     }
 
     /// Stores registers into the current lanes of a tile accumulator.

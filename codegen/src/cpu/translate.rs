@@ -87,7 +87,13 @@ enum Bounds {
 }
 
 impl<'a> FunctionTranslator<'a> {
-    pub fn new(k: &'a Kernel, plan: &'a Plan, b: FunctionBuilder<'a>, target: Target, options: Options) -> Self {
+    pub fn new(
+        k: &'a Kernel,
+        plan: &'a Plan,
+        b: FunctionBuilder<'a>,
+        target: Target,
+        options: Options,
+    ) -> Self {
         FunctionTranslator {
             k,
             plan,
@@ -116,7 +122,12 @@ impl<'a> FunctionTranslator<'a> {
         let (args, start, end) = (params[0], params[1], params[2]);
         let flags = MemFlagsData::trusted().with_readonly();
         for i in 0..self.k.params.len() {
-            let p = self.b.ins().load(self.target.frontend.pointer_type(), flags, args, (i * 8) as i32);
+            let p = self.b.ins().load(
+                self.target.frontend.pointer_type(),
+                flags,
+                args,
+                (i * 8) as i32,
+            );
             self.bufs.push(p);
         }
         let body = self.b.create_block();
@@ -129,7 +140,11 @@ impl<'a> FunctionTranslator<'a> {
         // The parallel loop is one statement of the function body: hoist what it needs that depends on
         // nothing, then run it.
         let k = self.k;
-        let whole = [Stmt::Loop { var: Kernel::PARALLEL, extent: k.extent, body: k.body.clone() }];
+        let whole = [Stmt::Loop {
+            var: Kernel::PARALLEL,
+            extent: k.extent,
+            body: k.body.clone(),
+        }];
         self.hoist(&whole);
         self.translate_loop(Kernel::PARALLEL, Bounds::Dynamic(start, end), &k.body);
         self.b.ins().jump(exit, &[]);
@@ -147,7 +162,9 @@ impl<'a> FunctionTranslator<'a> {
             let one = std::slice::from_ref(s);
             self.hoist(one);
             match s {
-                Stmt::Loop { var, extent, body } => self.translate_loop(*var, Bounds::Static(*extent), body),
+                Stmt::Loop { var, extent, body } => {
+                    self.translate_loop(*var, Bounds::Static(*extent), body)
+                }
                 Stmt::DefAcc { acc, op, dtype } => self.translate_def_acc(*acc, *op, *dtype),
                 Stmt::Accumulate { acc, value } => self.translate_accumulate(*acc, *value),
                 Stmt::Store { buf, index, value } => self.translate_store(*buf, *index, *value),
@@ -183,7 +200,10 @@ impl<'a> FunctionTranslator<'a> {
                 && self.plan.vars[e].is_subset(&self.open_vars)
                 && self.plan.accs[e].is_subset(&self.declared)
                 && !self.plan.accs[e].intersects(&touched)
-                && (in_tile || !self.plan.accs[e].iter().any(|a| matches!(&self.accs[a], Some(s) if matches!(s.form, AccForm::Tile(_)))))
+                && (in_tile
+                    || !self.plan.accs[e].iter().any(
+                        |a| matches!(&self.accs[a], Some(s) if matches!(s.form, AccForm::Tile(_))),
+                    ))
             {
                 self.eval(ExprId(e as u32));
             }
@@ -229,7 +249,10 @@ impl<'a> FunctionTranslator<'a> {
         self.counters[var.index()] = Some(counter);
         let (lo, hi, mut known) = match bounds {
             Bounds::Static(n) => {
-                let (z, n_v) = (self.b.ins().iconst(types::I64, 0), self.b.ins().iconst(types::I64, n as i64));
+                let (z, n_v) = (
+                    self.b.ins().iconst(types::I64, 0),
+                    self.b.ins().iconst(types::I64, n as i64),
+                );
                 (z, n_v, Some((0u64, n)))
             }
             Bounds::Dynamic(s, e) => (s, e, None),
@@ -274,7 +297,9 @@ impl<'a> FunctionTranslator<'a> {
         // Accumulators of the enclosing scope get per-lane partial results, starting at the identity.
         let mut shadow_slots = IndexMap::new();
         for &a in shadows {
-            let slot = self.accs[a.index()].clone().expect("shadowed accumulator is defined");
+            let slot = self.accs[a.index()]
+                .clone()
+                .expect("shadowed accumulator is defined");
             shadow_slots.insert(a, self.new_acc(slot.op, slot.dtype, w));
         }
         if trips.is_none() {
@@ -288,7 +313,13 @@ impl<'a> FunctionTranslator<'a> {
         self.b.switch_to_block(body_block);
         let base = self.b.use_var(counter);
         if w > 1 {
-            self.vec = Some(VecCtx { var, lanes: w, base, shadows: shadow_slots, tile_offset: None });
+            self.vec = Some(VecCtx {
+                var,
+                lanes: w,
+                base,
+                shadows: shadow_slots,
+                tile_offset: None,
+            });
         }
         // A scalar loop inside a vector loop's body keeps that loop's vector context.
         self.open_vars.insert(var.index());
@@ -304,7 +335,10 @@ impl<'a> FunctionTranslator<'a> {
         if trips == Some(1) {
             self.b.ins().jump(exit, &[]);
         } else if trips.is_some() {
-            let end = self.b.ins().iconst(types::I64, (known.unwrap().0 + trips.unwrap() * w as u64) as i64);
+            let end = self.b.ins().iconst(
+                types::I64,
+                (known.unwrap().0 + trips.unwrap() * w as u64) as i64,
+            );
             let go = self.b.ins().icmp(IntCC::SignedLessThan, next, end);
             self.b.ins().brif(go, body_block, &[], exit, &[]);
         } else {
@@ -339,8 +373,16 @@ impl<'a> FunctionTranslator<'a> {
         let (form, init, count) = if w == 1 {
             (AccForm::Scalar, s, 1)
         } else if let Some((vty, per)) = vector_layout(dtype) {
-            let s = if dtype == DType::Bool { self.b.ins().bmask(types::I32, s) } else { s };
-            (AccForm::Parts, self.b.ins().splat(vty, s), (w / per) as usize)
+            let s = if dtype == DType::Bool {
+                self.b.ins().bmask(types::I32, s)
+            } else {
+                s
+            };
+            (
+                AccForm::Parts,
+                self.b.ins().splat(vty, s),
+                (w / per) as usize,
+            )
         } else {
             (AccForm::Lanes, s, w as usize)
         };
@@ -352,7 +394,12 @@ impl<'a> FunctionTranslator<'a> {
                 v
             })
             .collect();
-        AccSlot { op, dtype, form, vars }
+        AccSlot {
+            op,
+            dtype,
+            form,
+            vars,
+        }
     }
 
     fn translate_def_acc(&mut self, acc: AccId, op: ReduceOp, dtype: DType) {
@@ -366,13 +413,19 @@ impl<'a> FunctionTranslator<'a> {
         let v = self.eval(value);
         let slot = match self.vec.as_ref().and_then(|c| c.shadows.get(&acc)) {
             Some(s) => s.clone(),
-            None => self.accs[acc.index()].clone().expect("verified: accumulator defined"),
+            None => self.accs[acc.index()]
+                .clone()
+                .expect("verified: accumulator defined"),
         };
         let op = slot.op.combine();
         if let AccForm::Tile(_) = slot.form {
             let old = self.tile_load(acc);
             let x = self.parts(&v, slot.dtype);
-            let new: Vec<Value> = old.into_iter().zip(x).map(|(o, x)| self.lower_binary(op, slot.dtype, o, x)).collect();
+            let new: Vec<Value> = old
+                .into_iter()
+                .zip(x)
+                .map(|(o, x)| self.lower_binary(op, slot.dtype, o, x))
+                .collect();
             self.tile_store(acc, &new);
             return;
         }
@@ -390,7 +443,9 @@ impl<'a> FunctionTranslator<'a> {
     }
 
     pub fn read_acc(&mut self, acc: AccId) -> Val {
-        let slot = self.accs[acc.index()].clone().expect("verified: accumulator defined");
+        let slot = self.accs[acc.index()]
+            .clone()
+            .expect("verified: accumulator defined");
         if let AccForm::Tile(_) = slot.form {
             return Val::P(self.tile_load(acc));
         }
@@ -416,10 +471,14 @@ impl<'a> FunctionTranslator<'a> {
     fn translate_expr(&mut self, id: ExprId) -> Val {
         let nonneg = |t: &Self, e: ExprId| t.plan.ranges[e.index()].is_some_and(|r| r.lo >= 0);
         match *self.k.expr(id) {
-            Expr::Var(v) => match &self.vec {
-                Some(c) if c.var == v => Val::A(c.base, 1),
-                _ => Val::S(self.b.use_var(self.counters[v.index()].expect("verified: loop variable in scope"))),
-            },
+            Expr::Var(v) => {
+                match &self.vec {
+                    Some(c) if c.var == v => Val::A(c.base, 1),
+                    _ => Val::S(self.b.use_var(
+                        self.counters[v.index()].expect("verified: loop variable in scope"),
+                    )),
+                }
+            }
             Expr::Index(c) => Val::S(self.b.ins().iconst(types::I64, c)),
             Expr::IAdd(a, b) => {
                 let (x, y) = (self.eval(a), self.eval(b));
@@ -451,7 +510,10 @@ impl<'a> FunctionTranslator<'a> {
             },
             Expr::InRange { index, lo, hi } => match self.eval(index) {
                 Val::S(v) => {
-                    let ge = self.b.ins().icmp_imm_s(IntCC::SignedGreaterThanOrEqual, v, lo);
+                    let ge = self
+                        .b
+                        .ins()
+                        .icmp_imm_s(IntCC::SignedGreaterThanOrEqual, v, lo);
                     let lt = self.b.ins().icmp_imm_s(IntCC::SignedLessThan, v, hi);
                     Val::S(self.b.ins().band(ge, lt))
                 }
@@ -502,7 +564,9 @@ impl<'a> FunctionTranslator<'a> {
     fn scalar_of(&mut self, v: &Val) -> Value {
         match v {
             Val::S(x) => *x,
-            other => unreachable!("a lane-varying value {other:?} accumulated into a scalar accumulator"),
+            other => {
+                unreachable!("a lane-varying value {other:?} accumulated into a scalar accumulator")
+            }
         }
     }
 }

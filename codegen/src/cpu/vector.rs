@@ -13,7 +13,9 @@ use crate::dtype::DType;
 use crate::kernel::{BufId, ExprId, Ty};
 use crate::ops::{BinaryOp, UnaryOp};
 use cranelift_codegen::ir::condcodes::{FloatCC, IntCC};
-use cranelift_codegen::ir::{ConstantData, Endianness, InstBuilder, MemFlagsData, Type, Value, types};
+use cranelift_codegen::ir::{
+    ConstantData, Endianness, InstBuilder, MemFlagsData, Type, Value, types,
+};
 
 /// An expression's value in the code being built.
 #[derive(Clone, Debug)]
@@ -39,9 +41,15 @@ impl FunctionTranslator<'_> {
         match v {
             Val::S(x) => vec![*x; w],
             Val::L(xs) => xs.clone(),
-            Val::A(base, s) => {
-                (0..w).map(|l| if l == 0 { *base } else { self.b.ins().iadd_imm_s(*base, l as i64 * s) }).collect()
-            }
+            Val::A(base, s) => (0..w)
+                .map(|l| {
+                    if l == 0 {
+                        *base
+                    } else {
+                        self.b.ins().iadd_imm_s(*base, l as i64 * s)
+                    }
+                })
+                .collect(),
             Val::P(regs) => {
                 let d = match ty {
                     Ty::Value(d) => d,
@@ -69,7 +77,13 @@ impl FunctionTranslator<'_> {
     pub(super) fn parts(&mut self, v: &Val, d: DType) -> Vec<Value> {
         let (vty, per) = vector_layout(d).expect("a dtype with a vector layout");
         let n = (self.width() / per) as usize;
-        let lane = |t: &mut Self, x: Value| if d == DType::Bool { t.b.ins().bmask(types::I32, x) } else { x };
+        let lane = |t: &mut Self, x: Value| {
+            if d == DType::Bool {
+                t.b.ins().bmask(types::I32, x)
+            } else {
+                x
+            }
+        };
         match v {
             Val::P(r) => r.clone(),
             Val::S(x) => {
@@ -97,14 +111,24 @@ impl FunctionTranslator<'_> {
         let le = MemFlagsData::new().with_endianness(Endianness::Little);
         let a = self.b.ins().bitcast(types::I8X16, le, a);
         let b = self.b.ins().bitcast(types::I8X16, le, b);
-        let imm = self.b.func.dfg.immediates.push(ConstantData::from(mask.to_vec()));
+        let imm = self
+            .b
+            .func
+            .dfg
+            .immediates
+            .push(ConstantData::from(mask.to_vec()));
         let r = self.b.ins().shuffle(a, b, imm);
         self.b.ins().bitcast(ty, le, r)
     }
 
     /// Two 2-lane registers (64-bit lanes) → one 4-lane register of their low 32 bits.
     fn narrow_pair(&mut self, a: Value, b: Value, ty: Type) -> Value {
-        self.shuffle(a, b, [0, 1, 2, 3, 8, 9, 10, 11, 16, 17, 18, 19, 24, 25, 26, 27], ty)
+        self.shuffle(
+            a,
+            b,
+            [0, 1, 2, 3, 8, 9, 10, 11, 16, 17, 18, 19, 24, 25, 26, 27],
+            ty,
+        )
     }
 
     /// An `i32x4` mask → two `i64x2` masks.
@@ -114,13 +138,20 @@ impl FunctionTranslator<'_> {
 
     /// Lane masks from comparing 64-bit registers, two per four lanes → `i32x4` masks.
     fn narrow_masks(&mut self, regs: &[Value]) -> Vec<Value> {
-        regs.chunks(2).map(|c| self.narrow_pair(c[0], c[1], types::I32X4)).collect()
+        regs.chunks(2)
+            .map(|c| self.narrow_pair(c[0], c[1], types::I32X4))
+            .collect()
     }
 
     /// An `f32x4` → two `f64x2` (lanes 0-1, then 2-3).
     pub(super) fn promote_halves(&mut self, x: Value) -> [Value; 2] {
         let lo = self.b.ins().fvpromote_low(x);
-        let high = self.shuffle(x, x, [8, 9, 10, 11, 12, 13, 14, 15, 8, 9, 10, 11, 12, 13, 14, 15], types::F32X4);
+        let high = self.shuffle(
+            x,
+            x,
+            [8, 9, 10, 11, 12, 13, 14, 15, 8, 9, 10, 11, 12, 13, 14, 15],
+            types::F32X4,
+        );
         [lo, self.b.ins().fvpromote_low(high)]
     }
 
@@ -128,27 +159,54 @@ impl FunctionTranslator<'_> {
     pub(super) fn demote_concat(&mut self, lo: Value, hi: Value) -> Value {
         let a = self.b.ins().fvdemote(lo);
         let b = self.b.ins().fvdemote(hi);
-        self.shuffle(a, b, [0, 1, 2, 3, 4, 5, 6, 7, 16, 17, 18, 19, 20, 21, 22, 23], types::F32X4)
+        self.shuffle(
+            a,
+            b,
+            [0, 1, 2, 3, 4, 5, 6, 7, 16, 17, 18, 19, 20, 21, 22, 23],
+            types::F32X4,
+        )
     }
 
     pub(super) fn unary_vector(&mut self, op: UnaryOp, d: DType, x: &Val) -> Val {
         if self.vector_native_unary(op, d) {
             let regs = self.parts(x, d);
-            Val::P(regs.into_iter().map(|r| self.lower_unary(op, d, r)).collect())
+            Val::P(
+                regs.into_iter()
+                    .map(|r| self.lower_unary(op, d, r))
+                    .collect(),
+            )
         } else {
             let lanes = self.lanes(x, Ty::Value(d));
-            Val::L(lanes.into_iter().map(|l| self.lower_unary(op, d, l)).collect())
+            Val::L(
+                lanes
+                    .into_iter()
+                    .map(|l| self.lower_unary(op, d, l))
+                    .collect(),
+            )
         }
     }
 
     pub(super) fn binary_vector(&mut self, op: BinaryOp, d: DType, a: &Val, b: &Val) -> Val {
         if self.vector_native_binary(op, d) {
             let (pa, pb) = (self.parts(a, d), self.parts(b, d));
-            let r: Vec<Value> = pa.into_iter().zip(pb).map(|(x, y)| self.lower_binary(op, d, x, y)).collect();
-            if op.is_comparison() && d.size_bytes() == 8 { Val::P(self.narrow_masks(&r)) } else { Val::P(r) }
+            let r: Vec<Value> = pa
+                .into_iter()
+                .zip(pb)
+                .map(|(x, y)| self.lower_binary(op, d, x, y))
+                .collect();
+            if op.is_comparison() && d.size_bytes() == 8 {
+                Val::P(self.narrow_masks(&r))
+            } else {
+                Val::P(r)
+            }
         } else {
             let (la, lb) = (self.lanes(a, Ty::Value(d)), self.lanes(b, Ty::Value(d)));
-            Val::L(la.into_iter().zip(lb).map(|(x, y)| self.lower_binary(op, d, x, y)).collect())
+            Val::L(
+                la.into_iter()
+                    .zip(lb)
+                    .map(|(x, y)| self.lower_binary(op, d, x, y))
+                    .collect(),
+            )
         }
     }
 
@@ -159,11 +217,22 @@ impl FunctionTranslator<'_> {
                 masks = masks.into_iter().flat_map(|m| self.widen_mask(m)).collect();
             }
             let (pa, pb) = (self.parts(a, d), self.parts(b, d));
-            Val::P(masks.into_iter().zip(pa.into_iter().zip(pb)).map(|(m, (x, y))| self.sel(m, x, y)).collect())
+            Val::P(
+                masks
+                    .into_iter()
+                    .zip(pa.into_iter().zip(pb))
+                    .map(|(m, (x, y))| self.sel(m, x, y))
+                    .collect(),
+            )
         } else {
             let cl = self.lanes(c, Ty::Value(DType::Bool));
             let (la, lb) = (self.lanes(a, Ty::Value(d)), self.lanes(b, Ty::Value(d)));
-            Val::L(cl.into_iter().zip(la.into_iter().zip(lb)).map(|(c, (x, y))| self.b.ins().select(c, x, y)).collect())
+            Val::L(
+                cl.into_iter()
+                    .zip(la.into_iter().zip(lb))
+                    .map(|(c, (x, y))| self.b.ins().select(c, x, y))
+                    .collect(),
+            )
         }
     }
 
@@ -178,7 +247,11 @@ impl FunctionTranslator<'_> {
         let p = self.parts(x, from);
         let regs: Vec<Value> = match (from, to) {
             (_, D::Bool) => {
-                let zero = if from.is_float() { self.fk(fty, 0.0) } else { self.ik(fty, 0) };
+                let zero = if from.is_float() {
+                    self.fk(fty, 0.0)
+                } else {
+                    self.ik(fty, 0)
+                };
                 let m: Vec<Value> = p
                     .into_iter()
                     .map(|r| {
@@ -189,22 +262,50 @@ impl FunctionTranslator<'_> {
                         }
                     })
                     .collect();
-                if from.size_bytes() == 8 { self.narrow_masks(&m) } else { m }
+                if from.size_bytes() == 8 {
+                    self.narrow_masks(&m)
+                } else {
+                    m
+                }
             }
             (D::Bool, _) => {
-                let masks: Vec<Value> =
-                    if to.size_bytes() == 8 { p.into_iter().flat_map(|m| self.widen_mask(m)).collect() } else { p };
-                let (one, zero) =
-                    if to.is_float() { (self.fk(tty, 1.0), self.fk(tty, 0.0)) } else { (self.ik(tty, 1), self.ik(tty, 0)) };
+                let masks: Vec<Value> = if to.size_bytes() == 8 {
+                    p.into_iter().flat_map(|m| self.widen_mask(m)).collect()
+                } else {
+                    p
+                };
+                let (one, zero) = if to.is_float() {
+                    (self.fk(tty, 1.0), self.fk(tty, 0.0))
+                } else {
+                    (self.ik(tty, 1), self.ik(tty, 0))
+                };
                 masks.into_iter().map(|m| self.sel(m, one, zero)).collect()
             }
-            (D::F32, D::I32) => p.into_iter().map(|r| self.b.ins().fcvt_to_sint_sat(tty, r)).collect(),
-            (D::I32, D::F32) => p.into_iter().map(|r| self.b.ins().fcvt_from_sint(tty, r)).collect(),
-            (D::I64, D::F64) => p.into_iter().map(|r| self.b.ins().fcvt_from_sint(tty, r)).collect(),
+            (D::F32, D::I32) => p
+                .into_iter()
+                .map(|r| self.b.ins().fcvt_to_sint_sat(tty, r))
+                .collect(),
+            (D::I32, D::F32) => p
+                .into_iter()
+                .map(|r| self.b.ins().fcvt_from_sint(tty, r))
+                .collect(),
+            (D::I64, D::F64) => p
+                .into_iter()
+                .map(|r| self.b.ins().fcvt_from_sint(tty, r))
+                .collect(),
             (D::F32, D::F64) => p.into_iter().flat_map(|r| self.promote_halves(r)).collect(),
-            (D::F64, D::F32) => p.chunks(2).map(|c| self.demote_concat(c[0], c[1])).collect(),
-            (D::I32, D::I64) => p.into_iter().flat_map(|r| [self.b.ins().swiden_low(r), self.b.ins().swiden_high(r)]).collect(),
-            (D::I64, D::I32) => p.chunks(2).map(|c| self.narrow_pair(c[0], c[1], types::I32X4)).collect(),
+            (D::F64, D::F32) => p
+                .chunks(2)
+                .map(|c| self.demote_concat(c[0], c[1]))
+                .collect(),
+            (D::I32, D::I64) => p
+                .into_iter()
+                .flat_map(|r| [self.b.ins().swiden_low(r), self.b.ins().swiden_high(r)])
+                .collect(),
+            (D::I64, D::I32) => p
+                .chunks(2)
+                .map(|c| self.narrow_pair(c[0], c[1], types::I32X4))
+                .collect(),
             (D::I32, D::F64) => p
                 .into_iter()
                 .flat_map(|r| {
@@ -219,7 +320,12 @@ impl FunctionTranslator<'_> {
 
     fn cast_lanes(&mut self, x: &Val, from: DType, to: DType) -> Val {
         let lanes = self.lanes(x, Ty::Value(from));
-        Val::L(lanes.into_iter().map(|l| self.lower_cast(l, from, to)).collect())
+        Val::L(
+            lanes
+                .into_iter()
+                .map(|l| self.lower_cast(l, from, to))
+                .collect(),
+        )
     }
 
     // ---- indices ----
@@ -227,11 +333,20 @@ impl FunctionTranslator<'_> {
     pub(super) fn index_add(&mut self, x: Val, y: Val) -> Val {
         match (&x, &y) {
             (Val::S(a), Val::S(b)) => Val::S(self.b.ins().iadd(*a, *b)),
-            (Val::A(a, s), Val::S(b)) | (Val::S(b), Val::A(a, s)) => Val::A(self.b.ins().iadd(*a, *b), *s),
-            (Val::A(a, s), Val::A(b, t)) if s.checked_add(*t).is_some() => Val::A(self.b.ins().iadd(*a, *b), s + t),
+            (Val::A(a, s), Val::S(b)) | (Val::S(b), Val::A(a, s)) => {
+                Val::A(self.b.ins().iadd(*a, *b), *s)
+            }
+            (Val::A(a, s), Val::A(b, t)) if s.checked_add(*t).is_some() => {
+                Val::A(self.b.ins().iadd(*a, *b), s + t)
+            }
             _ => {
                 let (lx, ly) = (self.lanes(&x, Ty::Index), self.lanes(&y, Ty::Index));
-                Val::L(lx.into_iter().zip(ly).map(|(a, b)| self.b.ins().iadd(a, b)).collect())
+                Val::L(
+                    lx.into_iter()
+                        .zip(ly)
+                        .map(|(a, b)| self.b.ins().iadd(a, b))
+                        .collect(),
+                )
             }
         }
     }
@@ -239,10 +354,17 @@ impl FunctionTranslator<'_> {
     pub(super) fn index_mul(&mut self, x: Val, c: i64) -> Val {
         match x {
             Val::S(a) => Val::S(self.b.ins().imul_imm_s(a, c)),
-            Val::A(a, s) if s.checked_mul(c).is_some() => Val::A(self.b.ins().imul_imm_s(a, c), s * c),
+            Val::A(a, s) if s.checked_mul(c).is_some() => {
+                Val::A(self.b.ins().imul_imm_s(a, c), s * c)
+            }
             x => {
                 let lanes = self.lanes(&x, Ty::Index);
-                Val::L(lanes.into_iter().map(|l| self.b.ins().imul_imm_s(l, c)).collect())
+                Val::L(
+                    lanes
+                        .into_iter()
+                        .map(|l| self.b.ins().imul_imm_s(l, c))
+                        .collect(),
+                )
             }
         }
     }
@@ -269,7 +391,11 @@ impl FunctionTranslator<'_> {
                 DType::I32 => self.b.ins().sextend(types::I64, v),
                 _ => self.b.ins().uextend(types::I64, v),
             };
-            let ok = self.b.ins().icmp_imm_u(IntCC::UnsignedLessThan, v, len.min(i64::MAX as u64) as i64);
+            let ok = self.b.ins().icmp_imm_u(
+                IntCC::UnsignedLessThan,
+                v,
+                len.min(i64::MAX as u64) as i64,
+            );
             let zero = self.b.ins().iconst(types::I64, 0);
             out.push(self.b.ins().select(ok, v, zero));
             all = Some(match all {
@@ -283,14 +409,22 @@ impl FunctionTranslator<'_> {
 
     /// Whether an index expression's values all fit in an i32.
     fn fits_i32(&self, id: ExprId) -> bool {
-        self.plan.ranges[id.index()].is_some_and(|r| r.lo >= i32::MIN as i128 && r.hi <= i32::MAX as i128)
+        self.plan.ranges[id.index()]
+            .is_some_and(|r| r.lo >= i32::MIN as i128 && r.hi <= i32::MAX as i128)
     }
 
     /// An affine index as `i32x4` registers (lane offsets wrap; the values fit).
     fn affine_i32(&mut self, base: Value, s: i64) -> Vec<Value> {
         let n = self.width() / 4;
-        let offsets: Vec<u8> = (0..4).flat_map(|l| ((l as i64 * s) as i32).to_le_bytes()).collect();
-        let k = self.b.func.dfg.constants.insert(ConstantData::from(offsets));
+        let offsets: Vec<u8> = (0..4)
+            .flat_map(|l| ((l as i64 * s) as i32).to_le_bytes())
+            .collect();
+        let k = self
+            .b
+            .func
+            .dfg
+            .constants
+            .insert(ConstantData::from(offsets));
         let offsets = self.b.ins().vconst(types::I32X4, k);
         (0..n)
             .map(|p| {
@@ -307,20 +441,31 @@ impl FunctionTranslator<'_> {
             if matches!(d, DType::I32 | DType::F32) && self.fits_i32(id) {
                 let regs = self.affine_i32(base, s);
                 return Val::P(if d == DType::F32 {
-                    regs.into_iter().map(|r| self.b.ins().fcvt_from_sint(types::F32X4, r)).collect()
+                    regs.into_iter()
+                        .map(|r| self.b.ins().fcvt_from_sint(types::F32X4, r))
+                        .collect()
                 } else {
                     regs
                 });
             }
             if matches!(d, DType::I64 | DType::F64) {
                 let offsets: Vec<u8> = [0i64, s].iter().flat_map(|v| v.to_le_bytes()).collect();
-                let k = self.b.func.dfg.constants.insert(ConstantData::from(offsets));
+                let k = self
+                    .b
+                    .func
+                    .dfg
+                    .constants
+                    .insert(ConstantData::from(offsets));
                 let offsets = self.b.ins().vconst(types::I64X2, k);
                 let regs = (0..self.width() / 2).map(|p| {
                     let b = self.b.ins().iadd_imm_s(base, 2 * p as i64 * s);
                     let b = self.b.ins().splat(types::I64X2, b);
                     let r = self.b.ins().iadd(b, offsets);
-                    if d == DType::F64 { self.b.ins().fcvt_from_sint(types::F64X2, r) } else { r }
+                    if d == DType::F64 {
+                        self.b.ins().fcvt_from_sint(types::F64X2, r)
+                    } else {
+                        r
+                    }
                 });
                 return Val::P(regs.collect());
             }
@@ -353,7 +498,10 @@ impl FunctionTranslator<'_> {
             lanes
                 .into_iter()
                 .map(|v| {
-                    let ge = self.b.ins().icmp_imm_s(IntCC::SignedGreaterThanOrEqual, v, lo);
+                    let ge = self
+                        .b
+                        .ins()
+                        .icmp_imm_s(IntCC::SignedGreaterThanOrEqual, v, lo);
                     let lt = self.b.ins().icmp_imm_s(IntCC::SignedLessThan, v, hi);
                     self.b.ins().band(ge, lt)
                 })
@@ -428,7 +576,13 @@ impl FunctionTranslator<'_> {
                 while regs.len() > 1 {
                     regs = regs
                         .chunks(2)
-                        .map(|c| if c.len() == 2 { self.lower_binary(op, slot.dtype, c[0], c[1]) } else { c[0] })
+                        .map(|c| {
+                            if c.len() == 2 {
+                                self.lower_binary(op, slot.dtype, c[0], c[1])
+                            } else {
+                                c[0]
+                            }
+                        })
                         .collect();
                 }
                 self.lanes(&Val::P(regs), Ty::Value(slot.dtype))

@@ -6,14 +6,26 @@ use smelt_codegen::{BinaryOp, DType, ReduceOp, UnaryOp};
 /// `out[i] = exp(a[i]) * b[i] + c[i]` over `n` elements.
 pub fn exp_mul_add(n: u64) -> Kernel {
     let mut b = KernelBuilder::new();
-    let (a, bb, c) = (b.param(DType::F32, n, Access::Read), b.param(DType::F32, n, Access::Read), b.param(DType::F32, n, Access::Read));
+    let (a, bb, c) = (
+        b.param(DType::F32, n, Access::Read),
+        b.param(DType::F32, n, Access::Read),
+        b.param(DType::F32, n, Access::Read),
+    );
     let out = b.param(DType::F32, n, Access::Write);
     let i = b.var(Kernel::PARALLEL);
     let (la, lb, lc) = (b.load(a, i), b.load(bb, i), b.load(c, i));
     let e = b.unary(UnaryOp::Exp, la);
     let m = b.binary(BinaryOp::Mul, e, lb);
     let s = b.binary(BinaryOp::Add, m, lc);
-    b.finish("E_exp_mul_add", n, vec![Stmt::Store { buf: out, index: i, value: s }])
+    b.finish(
+        "E_exp_mul_add",
+        n,
+        vec![Stmt::Store {
+            buf: out,
+            index: i,
+            value: s,
+        }],
+    )
 }
 
 /// `out[r] = reduce_c x[r*C + c]` (a row reduction), optionally divided by C (a mean).
@@ -30,12 +42,20 @@ pub fn row_reduce(op: ReduceOp, d: DType, rows: u64, cols: u64) -> Kernel {
     let acc = b.new_acc();
     let a = b.expr(Expr::Acc(acc));
     b.finish(
-        &format!("R_{op}_{d}"),
+        format!("R_{op}_{d}"),
         rows,
         vec![
             Stmt::DefAcc { acc, op, dtype: d },
-            Stmt::Loop { var: c, extent: cols, body: vec![Stmt::Accumulate { acc, value: v }] },
-            Stmt::Store { buf: out, index: r, value: a },
+            Stmt::Loop {
+                var: c,
+                extent: cols,
+                body: vec![Stmt::Accumulate { acc, value: v }],
+            },
+            Stmt::Store {
+                buf: out,
+                index: r,
+                value: a,
+            },
         ],
     )
 }
@@ -54,12 +74,20 @@ pub fn column_reduce(op: ReduceOp, d: DType, rows: u64, cols: u64) -> Kernel {
     let acc = b.new_acc();
     let a = b.expr(Expr::Acc(acc));
     b.finish(
-        &format!("C_{op}_{d}"),
+        format!("C_{op}_{d}"),
         cols,
         vec![
             Stmt::DefAcc { acc, op, dtype: d },
-            Stmt::Loop { var: r, extent: rows, body: vec![Stmt::Accumulate { acc, value: v }] },
-            Stmt::Store { buf: out, index: c, value: a },
+            Stmt::Loop {
+                var: r,
+                extent: rows,
+                body: vec![Stmt::Accumulate { acc, value: v }],
+            },
+            Stmt::Store {
+                buf: out,
+                index: c,
+                value: a,
+            },
         ],
     )
 }
@@ -94,11 +122,35 @@ pub fn softmax(rows: u64, cols: u64) -> Kernel {
         "R_softmax",
         rows,
         vec![
-            Stmt::DefAcc { acc: mx, op: ReduceOp::Max, dtype: DType::F32 },
-            Stmt::Loop { var: c1, extent: cols, body: vec![Stmt::Accumulate { acc: mx, value: x1 }] },
-            Stmt::DefAcc { acc: sm, op: ReduceOp::Sum, dtype: DType::F32 },
-            Stmt::Loop { var: c2, extent: cols, body: vec![Stmt::Accumulate { acc: sm, value: e2 }] },
-            Stmt::Loop { var: c3, extent: cols, body: vec![Stmt::Store { buf: out, index: a3, value: y }] },
+            Stmt::DefAcc {
+                acc: mx,
+                op: ReduceOp::Max,
+                dtype: DType::F32,
+            },
+            Stmt::Loop {
+                var: c1,
+                extent: cols,
+                body: vec![Stmt::Accumulate { acc: mx, value: x1 }],
+            },
+            Stmt::DefAcc {
+                acc: sm,
+                op: ReduceOp::Sum,
+                dtype: DType::F32,
+            },
+            Stmt::Loop {
+                var: c2,
+                extent: cols,
+                body: vec![Stmt::Accumulate { acc: sm, value: e2 }],
+            },
+            Stmt::Loop {
+                var: c3,
+                extent: cols,
+                body: vec![Stmt::Store {
+                    buf: out,
+                    index: a3,
+                    value: y,
+                }],
+            },
         ],
     )
 }
@@ -112,9 +164,21 @@ pub fn gather(d: DType, n: u64, len: u64) -> Kernel {
     let flag = b.param(DType::I32, 1, Access::Write);
     let i = b.var(Kernel::PARALLEL);
     let v = b.load(idx, i);
-    let ci = b.expr(Expr::CheckedIndex { value: v, len, flag });
+    let ci = b.expr(Expr::CheckedIndex {
+        value: v,
+        len,
+        flag,
+    });
     let g = b.load(x, ci);
-    b.finish("E_gather", n, vec![Stmt::Store { buf: out, index: i, value: g }])
+    b.finish(
+        "E_gather",
+        n,
+        vec![Stmt::Store {
+            buf: out,
+            index: i,
+            value: g,
+        }],
+    )
 }
 
 /// Padding: `out[i] = x[i - 3]` where that is inside `x`, else 0 (a masked load); `out` has `n + 6`.
@@ -125,9 +189,25 @@ pub fn pad(d: DType, n: u64) -> Kernel {
     let i = b.var(Kernel::PARALLEL);
     let m3 = b.index(-3);
     let src = b.iadd(i, m3);
-    let inside = b.expr(Expr::InRange { index: src, lo: 0, hi: n as i64 });
-    let v = b.expr(Expr::Load { buf: x, index: src, mask: Some(inside) });
-    b.finish("E_pad", n + 6, vec![Stmt::Store { buf: out, index: i, value: v }])
+    let inside = b.expr(Expr::InRange {
+        index: src,
+        lo: 0,
+        hi: n as i64,
+    });
+    let v = b.expr(Expr::Load {
+        buf: x,
+        index: src,
+        mask: Some(inside),
+    });
+    b.finish(
+        "E_pad",
+        n + 6,
+        vec![Stmt::Store {
+            buf: out,
+            index: i,
+            value: v,
+        }],
+    )
 }
 
 /// `out[i] = -x[i]` for any dtype (`not` for bool).
@@ -137,6 +217,21 @@ pub fn negate(d: DType, n: u64) -> Kernel {
     let out = b.param(d, n, Access::Write);
     let i = b.var(Kernel::PARALLEL);
     let l = b.load(x, i);
-    let v = b.unary(if d == DType::Bool { UnaryOp::Not } else { UnaryOp::Neg }, l);
-    b.finish("E_neg", n, vec![Stmt::Store { buf: out, index: i, value: v }])
+    let v = b.unary(
+        if d == DType::Bool {
+            UnaryOp::Not
+        } else {
+            UnaryOp::Neg
+        },
+        l,
+    );
+    b.finish(
+        "E_neg",
+        n,
+        vec![Stmt::Store {
+            buf: out,
+            index: i,
+            value: v,
+        }],
+    )
 }

@@ -57,7 +57,11 @@ pub fn random(d: DType, len: usize, fill: Fill, rng: &mut Rng) -> HostData {
             Fill::Edgy(lo, hi) => (lo, hi, true),
         };
         let edge = edgy && rng.below(8) == 0;
-        let s = if edge { edge_value(d, rng) } else { plain_value(d, lo, hi, rng) };
+        let s = if edge {
+            edge_value(d, rng)
+        } else {
+            plain_value(d, lo, hi, rng)
+        };
         out.set(i, s);
     }
     out
@@ -79,11 +83,38 @@ fn plain_value(d: DType, lo: f64, hi: f64, rng: &mut Rng) -> Scalar {
 fn edge_value(d: DType, rng: &mut Rng) -> Scalar {
     match d {
         DType::F32 => {
-            let e = [f32::NAN, f32::INFINITY, f32::NEG_INFINITY, 0.0, -0.0, 1e-40, -3e-42, f32::MAX, f32::MIN, 1.0, -1.0, 0.5, 2.5];
+            let e = [
+                f32::NAN,
+                f32::INFINITY,
+                f32::NEG_INFINITY,
+                0.0,
+                -0.0,
+                1e-40,
+                -3e-42,
+                f32::MAX,
+                f32::MIN,
+                1.0,
+                -1.0,
+                0.5,
+                2.5,
+            ];
             Scalar::F32(e[rng.below(e.len() as u64) as usize])
         }
         DType::F64 => {
-            let e = [f64::NAN, f64::INFINITY, f64::NEG_INFINITY, 0.0, -0.0, 1e-310, f64::MAX, f64::MIN, 1.0, -1.0, 0.5, 2.5];
+            let e = [
+                f64::NAN,
+                f64::INFINITY,
+                f64::NEG_INFINITY,
+                0.0,
+                -0.0,
+                1e-310,
+                f64::MAX,
+                f64::MIN,
+                1.0,
+                -1.0,
+                0.5,
+                2.5,
+            ];
             Scalar::F64(e[rng.below(e.len() as u64) as usize])
         }
         DType::Bool => Scalar::Bool(rng.below(2) == 1),
@@ -105,14 +136,21 @@ pub struct Tol {
 pub const EXACT: Tol = Tol { ulps: 0, abs: 0.0 };
 
 pub fn ulps(tol: u64) -> Tol {
-    Tol { ulps: tol, abs: 0.0 }
+    Tol {
+        ulps: tol,
+        abs: 0.0,
+    }
 }
 
 /// Distance in ulps between two finite or infinite floats of the same sign class (as ordered integers).
 pub fn ulp_distance_f32(a: f32, b: f32) -> u64 {
     let key = |x: f32| {
         let b = x.to_bits() as i32;
-        if b < 0 { i32::MIN as i64 - b as i64 } else { b as i64 }
+        if b < 0 {
+            i32::MIN as i64 - b as i64
+        } else {
+            b as i64
+        }
     };
     (key(a) - key(b)).unsigned_abs()
 }
@@ -120,7 +158,11 @@ pub fn ulp_distance_f32(a: f32, b: f32) -> u64 {
 pub fn ulp_distance_f64(a: f64, b: f64) -> u64 {
     let key = |x: f64| {
         let b = x.to_bits() as i64;
-        if b < 0 { (i64::MIN as i128 - b as i128) as i128 } else { b as i128 }
+        if b < 0 {
+            i64::MIN as i128 - b as i128
+        } else {
+            b as i128
+        }
     };
     (key(a) - key(b)).unsigned_abs().min(u64::MAX as u128) as u64
 }
@@ -147,7 +189,11 @@ pub fn compare(want: &HostData, got: &HostData, tol: Tol) -> Result<(), String> 
             (a, b) => a == b,
         };
         if !ok {
-            return Err(format!("element {i}: want {}, got {}", want.get(i), got.get(i)));
+            return Err(format!(
+                "element {i}: want {}, got {}",
+                want.get(i),
+                got.get(i)
+            ));
         }
     }
     Ok(())
@@ -158,8 +204,14 @@ pub fn compare(want: &HostData, got: &HostData, tol: Tol) -> Result<(), String> 
 pub fn option_sets() -> Vec<Options> {
     vec![
         Options::default(),
-        Options { vectorize: false, ..Options::default() },
-        Options { fma: false, ..Options::default() },
+        Options {
+            vectorize: false,
+            ..Options::default()
+        },
+        Options {
+            fma: false,
+            ..Options::default()
+        },
     ]
 }
 
@@ -171,8 +223,13 @@ pub fn check(kernel: &Kernel, inputs: &[HostData], tol: Tol) {
 
 /// [`check`] with the given option sets.
 pub fn check_with(kernel: &Kernel, inputs: &[HostData], tol: Tol, options: &[Options]) {
-    let written: Vec<usize> =
-        kernel.params.iter().enumerate().filter(|(_, p)| p.access == Access::Write).map(|(i, _)| i).collect();
+    let written: Vec<usize> = kernel
+        .params
+        .iter()
+        .enumerate()
+        .filter(|(_, p)| p.access == Access::Write)
+        .map(|(i, _)| i)
+        .collect();
     let n = kernel.extent;
     let mut ranges = vec![(0, n)];
     if n > 2 {
@@ -189,7 +246,10 @@ pub fn check_with(kernel: &Kernel, inputs: &[HostData], tol: Tol, options: &[Opt
             run(&prog, kernel, &mut got, start, end);
             for &w in &written {
                 if let Err(e) = compare(&want[w], &got[w], tol) {
-                    panic!("kernel {} b{w} range {start}..{end} options {opts:?}: {e}\n{kernel}", kernel.name);
+                    panic!(
+                        "kernel {} b{w} range {start}..{end} options {opts:?}: {e}\n{kernel}",
+                        kernel.name
+                    );
                 }
             }
         }
@@ -221,9 +281,29 @@ pub fn from_bytes(d: DType, bytes: &[u8]) -> HostData {
                 .collect(),
         ),
         DType::U8 => HostData::U8(bytes.to_vec()),
-        DType::I32 => HostData::I32(bytes.chunks(4).map(|c| i32::from_le_bytes(c.try_into().unwrap())).collect()),
-        DType::I64 => HostData::I64(bytes.chunks(8).map(|c| i64::from_le_bytes(c.try_into().unwrap())).collect()),
-        DType::F32 => HostData::F32(bytes.chunks(4).map(|c| f32::from_le_bytes(c.try_into().unwrap())).collect()),
-        DType::F64 => HostData::F64(bytes.chunks(8).map(|c| f64::from_le_bytes(c.try_into().unwrap())).collect()),
+        DType::I32 => HostData::I32(
+            bytes
+                .chunks(4)
+                .map(|c| i32::from_le_bytes(c.try_into().unwrap()))
+                .collect(),
+        ),
+        DType::I64 => HostData::I64(
+            bytes
+                .chunks(8)
+                .map(|c| i64::from_le_bytes(c.try_into().unwrap()))
+                .collect(),
+        ),
+        DType::F32 => HostData::F32(
+            bytes
+                .chunks(4)
+                .map(|c| f32::from_le_bytes(c.try_into().unwrap()))
+                .collect(),
+        ),
+        DType::F64 => HostData::F64(
+            bytes
+                .chunks(8)
+                .map(|c| f64::from_le_bytes(c.try_into().unwrap()))
+                .collect(),
+        ),
     }
 }
