@@ -32,23 +32,40 @@ fn launch(pool: &rayon::ThreadPool, prog: &CpuProgram, args: &[*mut u8], extent:
     });
 }
 
+/// CPU time of the whole process in ms (all threads): on a shared machine, `cpu / THREADS` estimates
+/// what the wall time would be without other load.
+fn cpu_ms() -> f64 {
+    #[repr(C)]
+    struct Timespec {
+        sec: i64,
+        nsec: i64,
+    }
+    unsafe extern "C" {
+        fn clock_gettime(clock: i32, ts: *mut Timespec) -> i32;
+    }
+    let mut ts = Timespec { sec: 0, nsec: 0 };
+    // SAFETY: CLOCK_PROCESS_CPUTIME_ID (2) into a valid timespec.
+    unsafe { clock_gettime(2, &mut ts) };
+    ts.sec as f64 * 1e3 + ts.nsec as f64 / 1e6
+}
+
 fn median(mut v: Vec<f64>) -> f64 {
     v.sort_by(|a, b| a.partial_cmp(b).unwrap());
     v[v.len() / 2]
 }
 
-/// Times `run` (given a fresh output buffer each time when `fresh`), returns the median in ms.
-fn time(mut run: impl FnMut(bool)) -> (f64, f64) {
+/// Times `run` (given a fresh output buffer each time when `fresh`): medians in ms of the wall time with
+/// a reused output, with a fresh one, and of the CPU time per thread with a reused output.
+fn time(mut run: impl FnMut(bool)) -> (f64, f64, f64) {
     run(false); // warm up (page in inputs and the reused output)
-    let reused = median(
-        (0..RUNS)
-            .map(|_| {
-                let t = Instant::now();
-                run(false);
-                t.elapsed().as_secs_f64() * 1e3
-            })
-            .collect(),
-    );
+    let mut wall = Vec::new();
+    let mut cpu = Vec::new();
+    for _ in 0..RUNS {
+        let (t, c) = (Instant::now(), cpu_ms());
+        run(false);
+        wall.push(t.elapsed().as_secs_f64() * 1e3);
+        cpu.push((cpu_ms() - c) / THREADS as f64);
+    }
     let fresh = median(
         (0..RUNS)
             .map(|_| {
@@ -58,7 +75,7 @@ fn time(mut run: impl FnMut(bool)) -> (f64, f64) {
             })
             .collect(),
     );
-    (reused, fresh)
+    (median(wall), fresh, median(cpu))
 }
 
 fn data(n: usize, seed: u32) -> Vec<f32> {
@@ -280,7 +297,7 @@ fn bench(
     let compile_ms = t.elapsed().as_secs_f64() * 1e3;
     let mut out = Buf(vec![0.0; out_len]);
     let in_ptrs: Vec<*mut u8> = inputs.iter_mut().map(|b| b.0.as_mut_ptr().cast()).collect();
-    let (reused, fresh) = time(|fresh| {
+    let (reused, fresh, cpu) = time(|fresh| {
         let mut args = in_ptrs.clone();
         if fresh {
             let mut v: Vec<f32> = Vec::with_capacity(out_len);
@@ -295,7 +312,7 @@ fn bench(
         }
     });
     println!(
-        "{name:<34} {reused:>8.2} ms (reused out) {fresh:>8.2} ms (fresh out)   compile {compile_ms:.2} ms"
+        "{name:<38} {reused:>7.2} ms wall  {cpu:>7.2} ms cpu/thread  {fresh:>7.2} ms wall fresh-out  compile {compile_ms:.2} ms"
     );
     std::hint::black_box(&out);
 }
@@ -381,7 +398,7 @@ fn main() {
             let mut partial = vec![0f32; parts as usize];
             let mut total = [0f32; 1];
             let x = ins[0].0.as_mut_ptr().cast::<u8>();
-            let (ms, _) = time(|_| {
+            let (ms, _, cpu) = time(|_| {
                 launch(&pool, &p1, &[x, partial.as_mut_ptr().cast()], parts, parts);
                 launch(
                     &pool,
@@ -393,7 +410,7 @@ fn main() {
             });
             let exact: f64 = ins[0].0.iter().map(|&v| v as f64).sum();
             println!(
-                "W2a sum 2^24 as {parts:>3} partials + 1        {ms:>8.2} ms   (sum {} vs f64 {exact:.3})",
+                "W2a sum 2^24 as {parts:>3} partials + 1       {ms:>7.2} ms wall  {cpu:>7.2} ms cpu/thread  (sum {} vs f64 {exact:.3})",
                 total[0]
             );
         }
@@ -423,6 +440,67 @@ fn main() {
                 &mut ins,
                 c as usize,
                 chunks,
+            );
+        }
+    }
+    if want("math") {
+        // Compute-bound: 2^16 inputs (in L2), one thread, ns per element.
+        let n = 1u64 << 16;
+        let xs = data(n as usize, 17);
+        let ys = data(n as usize, 19);
+        let ops: [(&str, Option<UnaryOp>); 7] = [
+            ("exp", Some(UnaryOp::Exp)),
+            ("log", Some(UnaryOp::Log)),
+            ("sin", Some(UnaryOp::Sin)),
+            ("cos", Some(UnaryOp::Cos)),
+            ("tanh", Some(UnaryOp::Tanh)),
+            ("erf", Some(UnaryOp::Erf)),
+            ("pow", None),
+        ];
+        println!(
+            "math f32, ns/element, 1 thread, data in cache: vector-inline  scalar-inline  libm-calls  (libm/vector)"
+        );
+        for (name, op) in ops {
+            let k = elementwise(name, n, 2, |b, l| match op {
+                Some(op) => {
+                    // log of |x|, so most inputs are in the domain.
+                    let a = if op == UnaryOp::Log {
+                        b.unary(UnaryOp::Abs, l[0])
+                    } else {
+                        l[0]
+                    };
+                    b.unary(op, a)
+                }
+                None => {
+                    let a = b.unary(UnaryOp::Abs, l[0]);
+                    b.binary(BinaryOp::Pow, a, l[1])
+                }
+            });
+            let mut ins = [Buf(xs.clone()), Buf(ys.clone())];
+            let mut out = vec![0f32; n as usize];
+            let mut per = Vec::new();
+            for opts in [inline, scalar, libm] {
+                let prog = cpu::compile_with(&k, opts).unwrap();
+                let args = [
+                    ins[0].0.as_mut_ptr().cast(),
+                    ins[1].0.as_mut_ptr().cast(),
+                    out.as_mut_ptr().cast::<u8>(),
+                ];
+                let reps = 20;
+                // CPU time (one busy thread): robust to other load on the machine.
+                let (_, _, cpu) = time(|_| {
+                    for _ in 0..reps {
+                        launch(&pool, &prog, &args, n, 1);
+                    }
+                });
+                per.push(cpu * THREADS as f64 * 1e6 / (reps as f64 * n as f64));
+            }
+            println!(
+                "  {name:<5} {:>8.2} {:>14.2} {:>11.2}   ({:.1}x)",
+                per[0],
+                per[1],
+                per[2],
+                per[2] / per[0]
             );
         }
     }

@@ -150,10 +150,19 @@ fn pow_accuracy() {
             rng.f64_in(-40.0, 40.0) as f32
         });
     }
-    let (xs, ys): (Vec<f32>, Vec<f32>) = bases
+    let (mut xs, mut ys): (Vec<f32>, Vec<f32>) = bases
         .iter()
         .flat_map(|&x| exps.iter().map(move |&y| (x, y)))
         .unzip();
+    // Finite results: bases from 1e-3 to 1e3 with moderate exponents, and bases near 1 with huge ones
+    // (where log2 x must be very accurate).
+    for _ in 0..400_000 {
+        xs.push(10f64.powf(rng.f64_in(-3.0, 3.0)) as f32);
+        ys.push(rng.f64_in(-12.0, 12.0) as f32);
+        let near = (1.0 + rng.f64_in(-1e-3, 1e-3)) as f32;
+        xs.push(near);
+        ys.push((rng.f64_in(-80.0, 80.0) / (near as f64).ln().abs().max(1e-7)) as f32);
+    }
     let n = xs.len() as u64;
     let mut b = KernelBuilder::new();
     let (x, y) = (

@@ -230,10 +230,6 @@ fn jit(
     module
         .define_function(id, &mut ctx)
         .map_err(|e| backend_err(format!("{e:?}")))?;
-    if let Ok(dir) = std::env::var("SMELT_DUMP_CODE_TMP") {
-        let code = ctx.compiled_code().unwrap().code_buffer();
-        std::fs::write(format!("{dir}/{}.bin", kernel.name), code).unwrap();
-    }
     // 4.
     module
         .finalize_definitions()

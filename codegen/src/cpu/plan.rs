@@ -364,19 +364,12 @@ impl Plan {
             })
             .count();
         // Reductions and loops around inner loops run four registers per value: four independent
-        // accumulator chains, and whole cache lines per row in column reductions.
-        let env = |k: &str, d: u32| {
-            std::env::var(k)
-                .ok()
-                .and_then(|v| v.parse().ok())
-                .unwrap_or(d)
-        };
-        let lanes = if w.inner_loops {
-            env("TMP_LANES_OUTER", 16)
-        } else if w.stores.is_empty() {
-            env("TMP_LANES_RED", 16)
+        // accumulator chains, and whole cache lines per row in column reductions. Elementwise loops run
+        // two, which lets the out-of-order core overlap two math chains without spilling.
+        let lanes = if w.inner_loops || w.stores.is_empty() {
+            16
         } else {
-            env("TMP_LANES_ELEM", 8)
+            8
         };
         let tile = w.inner_loops && shadows.is_empty() && tileable(body);
         Some(Legal {
