@@ -18,8 +18,11 @@
 //!   and each unrolled accumulator sums its own share; the shares are combined at the end) and the
 //!   inline `f32` math functions are within a few ulp of libm instead of identical to it.
 
+mod int;
+mod loops;
 mod lower;
 mod math;
+mod memory;
 mod plan;
 mod pow;
 mod tile;

@@ -11,60 +11,6 @@ const MAGIC: f64 = 6755399441055744.0;
 const MAGIC_BITS: i64 = 0x4338_0000_0000_0000;
 
 impl FunctionTranslator<'_> {
-    /// `a^e` for scalar integers, wrapping; a negative exponent gives 0, 1 for base 1, ±1 for base -1.
-    pub(super) fn int_pow(&mut self, a: Value, e: Value, unsigned: bool) -> Value {
-        let ty = self.ty(a);
-        let header = self.b.create_block();
-        let body = self.b.create_block();
-        let exit = self.b.create_block();
-        let (acc, base, exp) = (
-            self.b.append_block_param(header, ty),
-            self.b.append_block_param(header, ty),
-            self.b.append_block_param(header, ty),
-        );
-        let result = self.b.append_block_param(exit, ty);
-        let one = self.b.ins().iconst(ty, 1);
-        let zero = self.b.ins().iconst(ty, 0);
-        let negative = if unsigned {
-            None
-        } else {
-            Some(self.b.ins().icmp_imm_s(IntCC::SignedLessThan, e, 0))
-        };
-        let e0 = match negative {
-            Some(n) => self.b.ins().select(n, zero, e),
-            None => e,
-        };
-        self.b
-            .ins()
-            .jump(header, &[one.into(), a.into(), e0.into()]);
-        self.b.switch_to_block(header);
-        self.b.ins().brif(exp, body, &[], exit, &[acc.into()]);
-        self.b.switch_to_block(body);
-        self.b.seal_block(body);
-        let bit = self.b.ins().band_imm_u(exp, 1);
-        let prod = self.b.ins().imul(acc, base);
-        let acc2 = self.b.ins().select(bit, prod, acc);
-        let base2 = self.b.ins().imul(base, base);
-        let exp2 = self.ushr(exp, 1);
-        self.b
-            .ins()
-            .jump(header, &[acc2.into(), base2.into(), exp2.into()]);
-        self.b.seal_block(header);
-        self.b.switch_to_block(exit);
-        self.b.seal_block(exit);
-        let Some(negative) = negative else {
-            return result;
-        };
-        let is_one = self.b.ins().icmp_imm_s(IntCC::Equal, a, 1);
-        let is_minus_one = self.b.ins().icmp_imm_s(IntCC::Equal, a, -1);
-        let odd = self.b.ins().band_imm_u(e, 1);
-        let minus_one = self.b.ins().iconst(ty, -1);
-        let sign = self.b.ins().select(odd, minus_one, one);
-        let r = self.b.ins().select(is_minus_one, sign, zero);
-        let r = self.b.ins().select(is_one, one, r);
-        self.b.ins().select(negative, r, result)
-    }
-
     /// The constant an `f32` scalar or splat was built from, if it is one.
     fn constant_f32(&self, v: Value) -> Option<f32> {
         let ValueDef::Result(inst, _) = self.b.func.dfg.value_def(v) else {
