@@ -215,7 +215,7 @@ impl FunctionTranslator<'_> {
     fn affine_i32(&mut self, base: Value, s: i64) -> Vec<Value> {
         let n = self.width() / 4;
         let offsets: Vec<u8> = (0..4)
-            .flat_map(|l| ((l as i64 * s) as i32).to_le_bytes())
+            .flat_map(|l| ((l as i64).wrapping_mul(s) as i32).to_le_bytes())
             .collect();
         let k = self
             .b
@@ -226,7 +226,7 @@ impl FunctionTranslator<'_> {
         let offsets = self.b.ins().vconst(types::I32X4, k);
         (0..n)
             .map(|p| {
-                let b = self.b.ins().iadd_imm_s(base, 4 * p as i64 * s);
+                let b = self.b.ins().iadd_imm_s(base, (4 * p as i64).wrapping_mul(s));
                 let b = self.b.ins().ireduce(types::I32, b);
                 let b = self.b.ins().splat(types::I32X4, b);
                 self.b.ins().iadd(b, offsets)
@@ -256,7 +256,7 @@ impl FunctionTranslator<'_> {
                     .insert(ConstantData::from(offsets));
                 let offsets = self.b.ins().vconst(types::I64X2, k);
                 let regs = (0..self.width() / 2).map(|p| {
-                    let b = self.b.ins().iadd_imm_s(base, 2 * p as i64 * s);
+                    let b = self.b.ins().iadd_imm_s(base, (2 * p as i64).wrapping_mul(s));
                     let b = self.b.ins().splat(types::I64X2, b);
                     let r = self.b.ins().iadd(b, offsets);
                     if d == DType::F64 {

@@ -46,7 +46,7 @@ impl FunctionTranslator<'_> {
                     if l == 0 {
                         *base
                     } else {
-                        self.b.ins().iadd_imm_s(*base, l as i64 * s)
+                        self.b.ins().iadd_imm_s(*base, (l as i64).wrapping_mul(*s))
                     }
                 })
                 .collect(),
