@@ -226,7 +226,10 @@ impl FunctionTranslator<'_> {
         let offsets = self.b.ins().vconst(types::I32X4, k);
         (0..n)
             .map(|p| {
-                let b = self.b.ins().iadd_imm_s(base, (4 * p as i64).wrapping_mul(s));
+                let b = self
+                    .b
+                    .ins()
+                    .iadd_imm_s(base, (4 * p as i64).wrapping_mul(s));
                 let b = self.b.ins().ireduce(types::I32, b);
                 let b = self.b.ins().splat(types::I32X4, b);
                 self.b.ins().iadd(b, offsets)
@@ -256,7 +259,10 @@ impl FunctionTranslator<'_> {
                     .insert(ConstantData::from(offsets));
                 let offsets = self.b.ins().vconst(types::I64X2, k);
                 let regs = (0..self.width() / 2).map(|p| {
-                    let b = self.b.ins().iadd_imm_s(base, (2 * p as i64).wrapping_mul(s));
+                    let b = self
+                        .b
+                        .ins()
+                        .iadd_imm_s(base, (2 * p as i64).wrapping_mul(s));
                     let b = self.b.ins().splat(types::I64X2, b);
                     let r = self.b.ins().iadd(b, offsets);
                     if d == DType::F64 {
