@@ -397,5 +397,9 @@ fn random_kernels_match_the_evaluator() {
     for seed in 0..seeds {
         let (k, data) = generate(seed);
         check_with(&k, &data, EXACT, &options);
+        // The inline math (within a few ulp, so not compared here) must compile and run too.
+        let prog = smelt_codegen::cpu::compile(&k).unwrap_or_else(|e| panic!("{e}\n{k}"));
+        let mut bufs = data.clone();
+        cpu_common::run(&prog, &k, &mut bufs, 0, k.extent);
     }
 }
