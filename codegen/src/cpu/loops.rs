@@ -15,10 +15,8 @@ use cranelift_frontend::Variable;
 use indexmap::IndexMap;
 
 impl FunctionTranslator<'_> {
-    /// `for var in bounds { body }`. A vectorized loop runs `lanes` iterations at a time while that many
-    /// remain, then 4 at a time, then one at a time; each pass continues from the counter the previous
-    /// one left. With a static extent the trip counts are known, so passes that would not run are not
-    /// emitted and guards are dropped.
+    /// `for var in bounds { body }`: the vector passes the plan chose (if any, and not already inside a
+    /// vectorized loop), then the scalar pass.
     pub(super) fn translate_loop(&mut self, var: LoopVar, bounds: Bounds, body: &[Stmt]) {
         let counter = self.b.declare_var(types::I64);
         self.counters[var.index()] = Some(counter);
@@ -62,7 +60,7 @@ impl FunctionTranslator<'_> {
         shadows: &[AccId],
         known: &mut Option<(u64, u64)>,
     ) {
-        // Trip count when static: (iterations, whether a guard is needed).
+        // Iterations of this pass when the extent is static (then no guard is needed).
         let trips = known.map(|(done, n)| (n - done) / w as u64);
         if trips == Some(0) {
             return;
