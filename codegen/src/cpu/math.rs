@@ -228,7 +228,42 @@ impl FunctionTranslator<'_> {
         self.fmadd(r2, p, r)
     }
 
+    /// e^x. For -87 <= x <= 88 (every lane, the common case) the result is normal and 2^n is added to
+    /// the exponent bits directly; otherwise (some lane underflows, overflows or is NaN) a branch takes
+    /// the careful path, which clamps and scales by 2^n in two halves.
     fn exp_f32(&mut self, x: Value) -> Value {
+        let ty = self.ty(x);
+        let ity = ty.as_int();
+        let (ni, r, _) = self.reduce_ln2(x);
+        let p = self.expm1_reduced(r);
+        let one = self.fk(ty, 1.0);
+        let p = self.b.ins().fadd(p, one);
+        let pb = self.bits_as(ity, p);
+        let e = self.shl(ni, 23);
+        let fast = self.b.ins().iadd(pb, e);
+        let fast = self.bits_as(ty, fast);
+        let (lo, hi) = (self.fk(ty, -87.0), self.fk(ty, 88.0));
+        let under = self.b.ins().fcmp(FloatCC::UnorderedOrLessThan, x, lo);
+        let over = self.b.ins().fcmp(FloatCC::GreaterThan, x, hi);
+        let odd = self.b.ins().bor(under, over);
+        let any = if ty.is_vector() { self.b.ins().vany_true(odd) } else { odd };
+        let careful = self.b.create_block();
+        let done = self.b.create_block();
+        let out = self.b.append_block_param(done, ty);
+        self.b.set_cold_block(careful);
+        self.b.ins().brif(any, careful, &[], done, &[fast.into()]);
+        self.b.switch_to_block(careful);
+        self.b.seal_block(careful);
+        let slow = self.exp_f32_careful(x);
+        let merged = if ty.is_vector() { self.sel(odd, slow, fast) } else { slow };
+        self.b.ins().jump(done, &[merged.into()]);
+        self.b.switch_to_block(done);
+        self.b.seal_block(done);
+        out
+    }
+
+    /// e^x for any x, subnormal and infinite results included.
+    fn exp_f32_careful(&mut self, x: Value) -> Value {
         let ty = self.ty(x);
         // Clamp (NaN passes through): below -104 the result is 0, above 89 it is inf.
         let x = self.clamp_below(x, -104.0);
