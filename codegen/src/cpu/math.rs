@@ -246,7 +246,11 @@ impl FunctionTranslator<'_> {
         let under = self.b.ins().fcmp(FloatCC::UnorderedOrLessThan, x, lo);
         let over = self.b.ins().fcmp(FloatCC::GreaterThan, x, hi);
         let odd = self.b.ins().bor(under, over);
-        let any = if ty.is_vector() { self.b.ins().vany_true(odd) } else { odd };
+        let any = if ty.is_vector() {
+            self.b.ins().vany_true(odd)
+        } else {
+            odd
+        };
         let careful = self.b.create_block();
         let done = self.b.create_block();
         let out = self.b.append_block_param(done, ty);
@@ -255,7 +259,11 @@ impl FunctionTranslator<'_> {
         self.b.switch_to_block(careful);
         self.b.seal_block(careful);
         let slow = self.exp_f32_careful(x);
-        let merged = if ty.is_vector() { self.sel(odd, slow, fast) } else { slow };
+        let merged = if ty.is_vector() {
+            self.sel(odd, slow, fast)
+        } else {
+            slow
+        };
         self.b.ins().jump(done, &[merged.into()]);
         self.b.switch_to_block(done);
         self.b.seal_block(done);
@@ -283,24 +291,69 @@ impl FunctionTranslator<'_> {
         out
     }
 
+    /// ln x. For normal positive finite x (every lane, the common case) the core runs alone; otherwise
+    /// a branch takes the careful path (subnormals scaled first; 0, infinity, negatives and NaN).
     fn log_f32(&mut self, x: Value) -> Value {
         let ty = self.ty(x);
-        let ity = ty.as_int();
+        let zero = self.fk(ty, 0.0);
+        let fast = self.log_core(x, None);
+        let (min_normal, inf) = (
+            self.fk(ty, f32::MIN_POSITIVE as f64),
+            self.fk(ty, f64::INFINITY),
+        );
+        let low = self
+            .b
+            .ins()
+            .fcmp(FloatCC::UnorderedOrLessThan, x, min_normal);
+        let high = self.b.ins().fcmp(FloatCC::Equal, x, inf);
+        let odd = self.b.ins().bor(low, high);
+        let any = if ty.is_vector() {
+            self.b.ins().vany_true(odd)
+        } else {
+            odd
+        };
+        let careful = self.b.create_block();
+        let done = self.b.create_block();
+        let out = self.b.append_block_param(done, ty);
+        self.b.set_cold_block(careful);
+        self.b.ins().brif(any, careful, &[], done, &[fast.into()]);
+        self.b.switch_to_block(careful);
+        self.b.seal_block(careful);
         // Subnormals: scale by 2^23 first.
-        let min_normal = self.fk(ty, f32::MIN_POSITIVE as f64);
         let tiny = self.b.ins().fcmp(FloatCC::LessThan, x, min_normal);
         let scale = self.fk(ty, 8388608.0);
         let scaled = self.b.ins().fmul(x, scale);
         let xs = self.sel(tiny, scaled, x);
-        let (m23, zero) = (self.fk(ty, -23.0), self.fk(ty, 0.0));
+        let m23 = self.fk(ty, -23.0);
         let eadj = self.sel(tiny, m23, zero);
+        let mut slow = self.log_core(xs, Some(eadj));
+        // 0 → -inf, +inf → +inf, negative → NaN, NaN → NaN.
+        let (ninf, nan) = (self.fk(ty, f64::NEG_INFINITY), self.fk(ty, f64::NAN));
+        let is0 = self.b.ins().fcmp(FloatCC::Equal, x, zero);
+        slow = self.sel(is0, ninf, slow);
+        slow = self.sel(high, inf, slow);
+        let neg = self.b.ins().fcmp(FloatCC::UnorderedOrLessThan, x, zero);
+        slow = self.sel(neg, nan, slow);
+        self.b.ins().jump(done, &[slow.into()]);
+        self.b.switch_to_block(done);
+        self.b.seal_block(done);
+        out
+    }
+
+    /// ln x for a normal positive finite `x`, plus `eadj` in the exponent (for pre-scaled subnormals).
+    fn log_core(&mut self, x: Value, eadj: Option<Value>) -> Value {
+        let ty = self.ty(x);
+        let ity = ty.as_int();
         // x = 2^e · m, m in [1, 2), then m in [√2/2, √2).
-        let bits = self.bits_as(ity, xs);
+        let bits = self.bits_as(ity, x);
         let e = self.ushr(bits, 23);
         let bias = self.ik(ity, 127);
         let e = self.b.ins().isub(e, bias);
         let e = self.b.ins().fcvt_from_sint(ty, e);
-        let e = self.b.ins().fadd(e, eadj);
+        let e = match eadj {
+            Some(a) => self.b.ins().fadd(e, a),
+            None => e,
+        };
         let (mant, one_bits) = (self.ik(ity, 0x007f_ffff), self.ik(ity, 0x3f80_0000));
         let m = self.b.ins().band(bits, mant);
         let m = self.b.ins().bor(m, one_bits);
@@ -326,19 +379,7 @@ impl FunctionTranslator<'_> {
         let l = self.b.ins().fsub(f, sfr);
         let (hi, lo) = (self.fk(ty, LN2_HI), self.fk(ty, LN2_LO));
         let l = self.fmadd(e, lo, l);
-        let mut out = self.fmadd(e, hi, l);
-        // 0 → -inf, +inf → +inf, negative → NaN, NaN → NaN.
-        let (ninf, inf, nan) = (
-            self.fk(ty, f64::NEG_INFINITY),
-            self.fk(ty, f64::INFINITY),
-            self.fk(ty, f64::NAN),
-        );
-        let is0 = self.b.ins().fcmp(FloatCC::Equal, x, zero);
-        out = self.sel(is0, ninf, out);
-        let isinf = self.b.ins().fcmp(FloatCC::Equal, x, inf);
-        out = self.sel(isinf, inf, out);
-        let neg = self.b.ins().fcmp(FloatCC::UnorderedOrLessThan, x, zero);
-        self.sel(neg, nan, out)
+        self.fmadd(e, hi, l)
     }
 
     /// `sin` or `cos`: reduce by π/2, evaluate the sine or cosine polynomial by quadrant.
