@@ -22,9 +22,11 @@
 
 mod autograd;
 mod data;
+mod debug;
 mod device;
 mod element;
 mod error;
+mod explain;
 mod files;
 mod io;
 pub mod nn;
@@ -36,12 +38,15 @@ pub use realize::compile_debug;
 pub mod runtime;
 mod shape;
 mod tensor;
+pub mod viz;
 
 pub use autograd::{grad, is_grad_enabled, no_grad, try_grad};
 pub use data::SliceGuard;
 pub use device::{Device, default_device, set_default_device};
 pub use element::Element;
 pub use error::{Error, Result};
+pub use explain::{ClifMode, Code, ExplainOptions, WgslMode, explain_with};
+pub use explain::{Explanation, explain};
 pub use files::{
     load_npz, load_safetensors, load_safetensors_with_metadata, save_npz, save_safetensors,
     save_safetensors_with_metadata,
