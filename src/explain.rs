@@ -36,7 +36,8 @@ use std::fmt::{self, Write as _};
 /// Which Cranelift IR to show for CPU kernels.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Default)]
 pub enum ClifMode {
-    /// The CLIF the runtime compiles on this machine (its ISA flags decide, e.g., fused multiply-add).
+    /// The CLIF the runtime compiles on this machine (its ISA flags decide, e.g., fused multiply-add),
+    /// for targets on the CPU.
     #[default]
     Host,
     /// The CLIF for a pinned x86-64 target (SSE4.2, AVX2, FMA): the same text on every machine.
@@ -203,6 +204,7 @@ fn generate(
             match step {
                 Step::Kernel { kernel, .. } => {
                     let clif = match options.clif {
+                        ClifMode::Host if device != Device::Cpu => None,
                         ClifMode::Host => Some((
                             "clif (host)",
                             smelt_codegen::cpu::compile(kernel).map(|p| p.clif().to_string()),

@@ -201,7 +201,7 @@ fn write_dot(g: &Graph, grad: &[bool], schedule: Option<&Schedule>) -> String {
             label.push('\n');
         }
         if !(matches!(n.op, Op::Input(_)) && name.is_some()) {
-            let _ = write!(label, "{id} {}\n", n.op);
+            let _ = writeln!(label, "{id} {}", n.op);
         }
         let _ = write!(label, "{}", n.ty);
         let steps = &steps_of[id.index()];

@@ -116,3 +116,48 @@ fn level_4_adds_clif() {
     assert!(bad.contains("ignoring SMELT_DEBUG=\"lots\""), "{bad}");
     assert!(!bad.contains("== schedule"));
 }
+
+/// The GPU child: a row softmax on the first GPU, realized once.
+#[test]
+fn gpu_child() {
+    if std::env::var_os("SMELT_DEBUG_CHILD").is_none() {
+        return;
+    }
+    let x = Tensor::new([[1f32, 2., 3.], [4., 5., 6.]]).to(Device::Gpu(0));
+    let p = x.softmax(-1).to_vec::<f32>().unwrap();
+    let want: Vec<f32> = [1f32, 2., 3., 4., 5., 6.]
+        .chunks(3)
+        .flat_map(|r| {
+            let s: f32 = r.iter().map(|v| (v - r[2]).exp()).sum();
+            r.iter().map(move |v| (v - r[2]).exp() / s).collect::<Vec<_>>()
+        })
+        .collect();
+    for (a, b) in p.iter().zip(&want) {
+        assert!((a - b).abs() < 1e-6, "{p:?} vs {want:?}");
+    }
+}
+
+#[test]
+fn gpu_launches_are_timed_and_reported() {
+    if !smelt::gpu_available() {
+        eprintln!("SKIPPED: no GPU adapter");
+        return;
+    }
+    let out = Command::new(std::env::current_exe().unwrap())
+        .args(["gpu_child", "--exact", "--nocapture", "--test-threads=1"])
+        .env("SMELT_DEBUG_CHILD", "1")
+        .env("SMELT_DEBUG", "4")
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{err}");
+    assert!(err.contains("smelt: compiled a plan for gpu:0 (cache miss)"), "{err}");
+    assert!(err.contains("-- wgsl\n// smelt kernel R_2x3_n"), "{err}");
+    assert!(!err.contains("-- clif"));
+    let launches: Vec<&str> = smelt_lines(&err)
+        .into_iter()
+        .filter(|l| l.starts_with("smelt: gpu:0 step 0 kernel R_2x3_n"))
+        .collect();
+    assert_eq!(launches.len(), 1, "{err}");
+    assert!(launches[0].contains(" domain 2: ") && launches[0].ends_with(" ms"));
+}
