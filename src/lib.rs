@@ -14,6 +14,12 @@
 //! assert_eq!(c.to_vec::<f32>().unwrap(), vec![20., 23., 44., 51.]);
 //! ```
 //!
+//! # Seeing inside
+//! [`explain`] (or [`Tensor::explain`]) reports every stage of compiling a realize without running it:
+//! the graph after each pass, the schedule and why each buffer was not fused, each kernel's IR and the
+//! Cranelift IR / WGSL it becomes. `SMELT_DEBUG=1..4` prints the same on realize, from one timed line per
+//! kernel launch (1) to full CLIF/WGSL (4). [`viz`] draws the graph with Graphviz (DOT, PNG, SVG).
+//!
 //! # Invariants
 //! - A [`Tensor`] is an immutable, `Send + Sync` handle; ops never mutate their operands.
 //! - Shape and dtype mistakes panic at the caller's line naming the op and the shapes; every such op has

@@ -129,7 +129,9 @@ fn gpu_child() {
         .chunks(3)
         .flat_map(|r| {
             let s: f32 = r.iter().map(|v| (v - r[2]).exp()).sum();
-            r.iter().map(move |v| (v - r[2]).exp() / s).collect::<Vec<_>>()
+            r.iter()
+                .map(move |v| (v - r[2]).exp() / s)
+                .collect::<Vec<_>>()
         })
         .collect();
     for (a, b) in p.iter().zip(&want) {
@@ -151,7 +153,10 @@ fn gpu_launches_are_timed_and_reported() {
         .unwrap();
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(out.status.success(), "{err}");
-    assert!(err.contains("smelt: compiled a plan for gpu:0 (cache miss)"), "{err}");
+    assert!(
+        err.contains("smelt: compiled a plan for gpu:0 (cache miss)"),
+        "{err}"
+    );
     assert!(err.contains("-- wgsl\n// smelt kernel R_2x3_n"), "{err}");
     assert!(!err.contains("-- clif"));
     let launches: Vec<&str> = smelt_lines(&err)
