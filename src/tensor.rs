@@ -19,9 +19,14 @@ static NEXT_ID: AtomicU64 = AtomicU64::new(0);
 static LIVE_NODES: AtomicUsize = AtomicUsize::new(0);
 
 /// The number of tensor nodes alive in the process (for leak tests and debugging).
+/// Nodes held by the small per-thread caches of recent constants are not counted: they are bounded and
+/// hold no buffers.
 pub fn live_tensors() -> usize {
-    LIVE_NODES.load(Ordering::Relaxed)
+    LIVE_NODES.load(Ordering::Relaxed).saturating_sub(CACHED_NODES.load(Ordering::Relaxed))
 }
+
+/// Nodes currently held by the per-thread constant caches (see `Tensor::full_const`).
+pub(crate) static CACHED_NODES: AtomicUsize = AtomicUsize::new(0);
 
 /// A lazy tensor: a handle to a node of the recorded DAG.
 ///
