@@ -33,16 +33,25 @@ impl Tensor {
         self.check_element::<T>("to_vec")?;
         let host = self.to(Device::Cpu);
         let buffer = host.realized_buffer()?;
-        let h = buffer.host().ok_or_else(|| Error::Internal("host tensor without host memory".into()))?;
-        Ok(T::slice(h.storage()).ok_or_else(|| Error::Internal("storage dtype mismatch".into()))?.to_vec())
+        let h = buffer
+            .host()
+            .ok_or_else(|| Error::Internal("host tensor without host memory".into()))?;
+        Ok(T::slice(h.storage())
+            .ok_or_else(|| Error::Internal("storage dtype mismatch".into()))?
+            .to_vec())
     }
 
     /// The single element of a one-element tensor.
     pub fn item<T: Element>(&self) -> Result<T> {
+        self.check_element::<T>("item")?;
         if self.numel() != 1 {
             return Err(Error::Shape {
                 op: "item",
-                what: format!("a tensor of shape {} has {} elements, not 1", self.shape(), self.numel()),
+                what: format!(
+                    "a tensor of shape {} has {} elements, not 1",
+                    self.shape(),
+                    self.numel()
+                ),
             });
         }
         Ok(self.to_vec::<T>()?[0])
@@ -58,8 +67,13 @@ impl Tensor {
             )));
         }
         let buffer = self.realized_buffer()?;
-        let h = buffer.host().ok_or_else(|| Error::Internal("CPU tensor without host memory".into()))?;
-        Ok(SliceGuard { buffer: h.clone(), _t: PhantomData })
+        let h = buffer
+            .host()
+            .ok_or_else(|| Error::Internal("CPU tensor without host memory".into()))?;
+        Ok(SliceGuard {
+            buffer: h.clone(),
+            _t: PhantomData,
+        })
     }
 
     /// The data as an `ndarray` array (a copy).
@@ -74,13 +88,14 @@ impl Tensor {
         S: ndarray::Data<Elem = T> + ndarray::RawDataClone,
         D: ndarray::Dimension,
     {
-        let shape = Shape(a.shape().to_vec());
+        let shape = Shape::from(a.shape().to_vec());
         let owned = a.into_owned();
         let v = if owned.is_standard_layout() {
             let (v, offset) = owned.into_raw_vec_and_offset();
+            // A sliced owned array can hold more memory than it shows: take only its elements.
             match offset {
-                Some(0) | None => v,
-                Some(o) => v[o..o + shape.numel()].to_vec(),
+                Some(0) | None if v.len() == shape.numel() => v,
+                o => v[o.unwrap_or(0)..o.unwrap_or(0) + shape.numel()].to_vec(),
             }
         } else {
             owned.iter().copied().collect()

@@ -8,7 +8,9 @@ mod sealed {
 }
 
 /// A Rust element type: `f32 f64 i32 i64 u8 bool`, each the storage of one [`DType`].
-pub trait Element: Copy + Send + Sync + std::fmt::Debug + PartialEq + Default + 'static + sealed::Sealed {
+pub trait Element:
+    Copy + Send + Sync + std::fmt::Debug + PartialEq + Default + 'static + sealed::Sealed
+{
     const DTYPE: DType;
     #[doc(hidden)]
     fn to_scalar(self) -> Scalar;

@@ -1,11 +1,12 @@
 //! [`Shape`]: the dims of a tensor, and what turns into one.
 
+use smallvec::SmallVec;
 use std::fmt;
 use std::ops::Deref;
 
-/// The dims of a tensor. Derefs to `&[usize]`; prints as `[2, 3]`.
+/// The dims of a tensor. Derefs to `&[usize]`; prints as `[2, 3]`. Up to 4 dims are stored inline.
 #[derive(Clone, PartialEq, Eq, Hash, Default)]
-pub struct Shape(pub(crate) Vec<usize>);
+pub struct Shape(pub(crate) SmallVec<[usize; 4]>);
 
 impl Shape {
     pub fn dims(&self) -> &[usize] {
@@ -22,7 +23,7 @@ impl Shape {
     }
 
     pub fn to_vec(&self) -> Vec<usize> {
-        self.0.clone()
+        self.0.to_vec()
     }
 }
 
@@ -47,31 +48,31 @@ impl fmt::Display for Shape {
 
 impl<const N: usize> From<[usize; N]> for Shape {
     fn from(d: [usize; N]) -> Self {
-        Shape(d.to_vec())
+        Shape(SmallVec::from_slice(&d))
     }
 }
 
 impl<const N: usize> From<&[usize; N]> for Shape {
     fn from(d: &[usize; N]) -> Self {
-        Shape(d.to_vec())
+        Shape(SmallVec::from_slice(d))
     }
 }
 
 impl From<&[usize]> for Shape {
     fn from(d: &[usize]) -> Self {
-        Shape(d.to_vec())
+        Shape(SmallVec::from_slice(d))
     }
 }
 
 impl From<Vec<usize>> for Shape {
     fn from(d: Vec<usize>) -> Self {
-        Shape(d)
+        Shape(SmallVec::from_vec(d))
     }
 }
 
 impl From<&Vec<usize>> for Shape {
     fn from(d: &Vec<usize>) -> Self {
-        Shape(d.clone())
+        Shape(SmallVec::from_slice(d))
     }
 }
 
@@ -83,30 +84,36 @@ impl From<&Shape> for Shape {
 
 impl From<()> for Shape {
     fn from(_: ()) -> Self {
-        Shape(vec![])
+        Shape(SmallVec::new())
     }
 }
 
 impl From<usize> for Shape {
     fn from(n: usize) -> Self {
-        Shape(vec![n])
+        Shape(SmallVec::from_slice(&[n]))
     }
 }
 
 impl PartialEq<[usize]> for Shape {
     fn eq(&self, other: &[usize]) -> bool {
-        self.0 == other
+        self.0.as_slice() == other
     }
 }
 
 impl<const N: usize> PartialEq<[usize; N]> for Shape {
     fn eq(&self, other: &[usize; N]) -> bool {
-        self.0 == other
+        self.0.as_slice() == other
     }
 }
 
 impl PartialEq<Vec<usize>> for Shape {
     fn eq(&self, other: &Vec<usize>) -> bool {
-        &self.0 == other
+        self.0.as_slice() == other.as_slice()
+    }
+}
+
+impl FromIterator<usize> for Shape {
+    fn from_iter<I: IntoIterator<Item = usize>>(iter: I) -> Self {
+        Shape(iter.into_iter().collect())
     }
 }

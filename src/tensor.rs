@@ -5,20 +5,28 @@
 //! autograd still needs them, so a training loop that builds a new graph each step frees the old one.
 
 use crate::autograd;
-use crate::runtime::{Buffer, HostBuffer};
 use crate::runtime::storage::Storage;
+use crate::runtime::{Buffer, HostBuffer};
 use crate::{DType, Device, Element, Error, Result, Shape};
 use smelt_passes::Op;
 use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, OnceLock, RwLock};
 
+/// A node's operands (most ops have one or two: stored inline).
+pub(crate) type Srcs = smallvec::SmallVec<[Tensor; 2]>;
+
 static NEXT_ID: AtomicU64 = AtomicU64::new(0);
 static LIVE_NODES: AtomicUsize = AtomicUsize::new(0);
 
 /// The number of tensor nodes alive in the process (for leak tests and debugging).
+/// Nodes held by the small per-thread caches of recent constants are not counted: they are bounded and
+/// hold no buffers.
 pub fn live_tensors() -> usize {
-    LIVE_NODES.load(Ordering::Relaxed)
+    LIVE_NODES.load(Ordering::Relaxed).saturating_sub(CACHED_NODES.load(Ordering::Relaxed))
 }
+
+/// Nodes currently held by the per-thread constant caches (see `Tensor::full_const`).
+pub(crate) static CACHED_NODES: AtomicUsize = AtomicUsize::new(0);
 
 /// A lazy tensor: a handle to a node of the recorded DAG.
 ///
@@ -27,12 +35,17 @@ pub fn live_tensors() -> usize {
 #[derive(Clone)]
 pub struct Tensor(pub(crate) Arc<Node>);
 
+// A handle observed after a panic is consistent: a node's fields are immutable except the buffer (set
+// once, atomically) and locks that recover from poisoning. So tensors may cross `catch_unwind`.
+impl std::panic::UnwindSafe for Tensor {}
+impl std::panic::RefUnwindSafe for Tensor {}
+
 pub(crate) struct Node {
     /// Creation order: a stable identity for maps and a deterministic order.
     pub(crate) id: u64,
     pub(crate) op: Op,
     /// Operands; emptied once the node is realized and no gradient will flow through it.
-    pub(crate) srcs: RwLock<Vec<Tensor>>,
+    pub(crate) srcs: RwLock<Srcs>,
     pub(crate) shape: Shape,
     pub(crate) dtype: DType,
     pub(crate) device: Device,
@@ -48,10 +61,16 @@ impl Drop for Node {
     /// Drops long operand chains iteratively: a 100,000-op chain must not overflow the stack.
     fn drop(&mut self) {
         LIVE_NODES.fetch_sub(1, Ordering::Relaxed);
-        let mut stack: Vec<Tensor> = std::mem::take(self.srcs.get_mut().unwrap_or_else(|e| e.into_inner()));
+        let srcs = std::mem::take(self.srcs.get_mut().unwrap_or_else(|e| e.into_inner()));
+        if srcs.iter().all(|s| Arc::strong_count(&s.0) > 1) {
+            return; // only reference counts drop: no chain to unwind
+        }
+        let mut stack: Vec<Tensor> = srcs.into_vec();
         while let Some(t) = stack.pop() {
             if let Some(mut node) = Arc::into_inner(t.0) {
-                stack.append(node.srcs.get_mut().unwrap_or_else(|e| e.into_inner()));
+                stack.extend(std::mem::take(
+                    node.srcs.get_mut().unwrap_or_else(|e| e.into_inner()),
+                ));
             }
         }
     }
@@ -59,7 +78,7 @@ impl Drop for Node {
 
 impl Tensor {
     /// Records a node. `srcs` must already agree with `op` (the API checks user input first).
-    pub(crate) fn lazy(op: Op, srcs: Vec<Tensor>, shape: Shape, dtype: DType, device: Device) -> Tensor {
+    pub(crate) fn lazy(op: Op, srcs: Srcs, shape: Shape, dtype: DType, device: Device) -> Tensor {
         let requires_grad = autograd::is_grad_enabled() && srcs.iter().any(|s| s.requires_grad());
         LIVE_NODES.fetch_add(1, Ordering::Relaxed);
         Tensor(Arc::new(Node {
@@ -92,7 +111,7 @@ impl Tensor {
         Tensor(Arc::new(Node {
             id: NEXT_ID.fetch_add(1, Ordering::Relaxed),
             op: Op::Input(0),
-            srcs: RwLock::new(vec![self.clone()]),
+            srcs: RwLock::new(smallvec::smallvec![self.clone()]),
             shape: self.shape().clone(),
             dtype: self.dtype(),
             device,
@@ -107,19 +126,35 @@ impl Tensor {
     /// A realized leaf on the CPU holding `storage`.
     pub(crate) fn from_storage(storage: Storage, shape: Shape) -> Tensor {
         debug_assert_eq!(storage.len(), shape.numel());
-        let t = Tensor::lazy(Op::Input(0), vec![], shape, storage.dtype(), Device::Cpu);
+        let t = Tensor::lazy(
+            Op::Input(0),
+            crate::tensor::Srcs::new(),
+            shape,
+            storage.dtype(),
+            Device::Cpu,
+        );
         t.set_buffer(Buffer::Cpu(HostBuffer::new(storage)));
         t
     }
 
     /// A node using this tensor's device.
     pub(crate) fn unary_node(&self, op: Op, shape: Shape, dtype: DType) -> Tensor {
-        Tensor::lazy(op, vec![self.clone()], shape, dtype, self.device())
+        Tensor::lazy(
+            op,
+            smallvec::smallvec![self.clone()],
+            shape,
+            dtype,
+            self.device(),
+        )
     }
 
     pub(crate) fn set_buffer(&self, buffer: Buffer) {
         if self.0.buffer.set(buffer).is_ok() && !self.requires_grad() {
-            self.0.srcs.write().unwrap_or_else(|e| e.into_inner()).clear();
+            self.0
+                .srcs
+                .write()
+                .unwrap_or_else(|e| e.into_inner())
+                .clear();
         }
     }
 
@@ -128,7 +163,11 @@ impl Tensor {
     }
 
     pub(crate) fn srcs(&self) -> Vec<Tensor> {
-        self.0.srcs.read().unwrap_or_else(|e| e.into_inner()).clone()
+        self.0
+            .srcs
+            .read()
+            .unwrap_or_else(|e| e.into_inner())
+            .to_vec()
     }
 
     pub(crate) fn op(&self) -> &Op {
@@ -181,7 +220,8 @@ impl Tensor {
     }
 
     pub fn try_size(&self, dim: isize) -> Result<usize> {
-        Ok(self.dims()[self.norm_dim("size", dim)?])
+        let d = self.norm_dim("size", dim)?;
+        self.dims().get(d).copied().ok_or(Error::Dim { op: "size", dim, ndim: 0 })
     }
 
     /// Whether the tensor already has a buffer.
@@ -197,7 +237,11 @@ impl Tensor {
 
     /// The label given by [`Tensor::named`].
     pub fn name(&self) -> Option<String> {
-        self.0.name.lock().unwrap_or_else(|e| e.into_inner()).clone()
+        self.0
+            .name
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone()
     }
 
     /// A dim index in `0..ndim` from a possibly negative one.
@@ -224,7 +268,11 @@ impl Tensor {
 
     pub(crate) fn check_element<T: Element>(&self, op: &'static str) -> Result<()> {
         if T::DTYPE != self.dtype() {
-            return Err(Error::ElementType { op, actual: self.dtype(), requested: T::DTYPE });
+            return Err(Error::ElementType {
+                op,
+                actual: self.dtype(),
+                requested: T::DTYPE,
+            });
         }
         Ok(())
     }
@@ -236,12 +284,23 @@ pub(crate) fn norm_dim(op: &'static str, dim: isize, ndim: usize) -> Result<usiz
     if dim < -n || dim >= n {
         return Err(Error::Dim { op, dim, ndim });
     }
-    Ok(if dim < 0 { (dim + n) as usize } else { dim as usize })
+    Ok(if dim < 0 {
+        (dim + n) as usize
+    } else {
+        dim as usize
+    })
 }
 
 impl std::fmt::Debug for Tensor {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "Tensor({} {} {} on {}", self.0.op.name(), self.dtype(), self.shape(), self.device())?;
+        write!(
+            f,
+            "Tensor({} {} {} on {}",
+            self.0.op.name(),
+            self.dtype(),
+            self.shape(),
+            self.device()
+        )?;
         if let Some(n) = self.name() {
             write!(f, " \"{n}\"")?;
         }

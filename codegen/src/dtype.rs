@@ -26,7 +26,14 @@ pub enum Category {
 }
 
 impl DType {
-    pub const ALL: [DType; 6] = [DType::Bool, DType::U8, DType::I32, DType::I64, DType::F32, DType::F64];
+    pub const ALL: [DType; 6] = [
+        DType::Bool,
+        DType::U8,
+        DType::I32,
+        DType::I64,
+        DType::F32,
+        DType::F64,
+    ];
 
     /// Bytes per element in host memory (bool is one byte holding 0 or 1).
     pub const fn size_bytes(self) -> usize {
@@ -142,13 +149,13 @@ impl Scalar {
         }
     }
 
-    /// `value` converted to `dtype` the way a cast does (floats to ints truncate toward zero and saturate;
-    /// NaN becomes 0; anything nonzero becomes `true`).
+    /// `value` converted to `dtype` the way a cast does (floats to ints truncate toward zero and saturate
+    /// to the target's range; NaN becomes 0; anything nonzero, NaN included, becomes `true`).
     pub fn from_f64(value: f64, dtype: DType) -> Scalar {
         match dtype {
             DType::Bool => Scalar::Bool(value != 0.0),
-            DType::U8 => Scalar::U8(value as i64 as u8),
-            DType::I32 => Scalar::I32(value as i64 as i32),
+            DType::U8 => Scalar::U8(value as u8),
+            DType::I32 => Scalar::I32(value as i32),
             DType::I64 => Scalar::I64(value as i64),
             DType::F32 => Scalar::F32(value as f32),
             DType::F64 => Scalar::F64(value),
@@ -306,5 +313,8 @@ mod tests {
         assert_ne!(Scalar::F32(1.0), Scalar::F64(1.0));
         assert_eq!(Scalar::from_f64(-2.7, I32), Scalar::I32(-2));
         assert_eq!(Scalar::from_f64(f64::NAN, I64), Scalar::I64(0));
+        // Saturating, as kernels cast: 3e9 does not fit in i32, -1 does not fit in u8.
+        assert_eq!(Scalar::from_f64(3e9, I32), Scalar::I32(i32::MAX));
+        assert_eq!(Scalar::from_f64(-1.0, U8), Scalar::U8(0));
     }
 }

@@ -10,8 +10,16 @@ pub enum CodegenError {
     Verify(#[from] VerifyError),
     /// The backend rejected what smelt generated (Cranelift's verifier, naga's validator): a smelt bug.
     #[error("{backend} rejected kernel `{kernel}` (a smelt bug, please report it): {message}")]
-    Backend { backend: &'static str, kernel: String, message: String },
+    Backend {
+        backend: &'static str,
+        kernel: String,
+        message: String,
+    },
     /// The target cannot do this (a dtype, a size beyond a device limit).
     #[error("kernel `{kernel}` cannot run on {target}: {what}")]
-    Unsupported { target: &'static str, kernel: String, what: String },
+    Unsupported {
+        target: &'static str,
+        kernel: String,
+        what: String,
+    },
 }

@@ -112,7 +112,11 @@ pub enum Expr {
     /// A value of an integer dtype used as an index into a buffer of `len` elements. In range
     /// (`0 <= value < len`) it is that index; otherwise it is 0 and the kernel stores 1 into `flag` (an
     /// `i32` buffer of length 1, written only in that case), so the runtime can report the bad index.
-    CheckedIndex { value: ExprId, len: u64, flag: BufId },
+    CheckedIndex {
+        value: ExprId,
+        len: u64,
+        flag: BufId,
+    },
 
     // ---- value expressions (type `DType`) ----
     /// A constant.
@@ -123,7 +127,11 @@ pub enum Expr {
     InRange { index: ExprId, lo: i64, hi: i64 },
     /// `buf[index]`, of the buffer's dtype. With a mask (a bool), the result is 0 where the mask is false
     /// and memory is not touched there.
-    Load { buf: BufId, index: ExprId, mask: Option<ExprId> },
+    Load {
+        buf: BufId,
+        index: ExprId,
+        mask: Option<ExprId>,
+    },
     /// An accumulator's value. Used after the loop that accumulates into it, in the block that defines it.
     Acc(AccId),
     /// `op(a)`, see [`UnaryOp`] for each op's dtypes.
@@ -141,13 +149,25 @@ pub enum Expr {
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub enum Stmt {
     /// `for var in 0..extent { body }`, sequential.
-    Loop { var: LoopVar, extent: u64, body: Vec<Stmt> },
+    Loop {
+        var: LoopVar,
+        extent: u64,
+        body: Vec<Stmt>,
+    },
     /// Declares `acc` of `dtype`, set to the identity of `op`; visible in the rest of the enclosing block.
-    DefAcc { acc: AccId, op: ReduceOp, dtype: DType },
+    DefAcc {
+        acc: AccId,
+        op: ReduceOp,
+        dtype: DType,
+    },
     /// `acc = op(acc, value)`.
     Accumulate { acc: AccId, value: ExprId },
     /// `buf[index] = value`.
-    Store { buf: BufId, index: ExprId, value: ExprId },
+    Store {
+        buf: BufId,
+        index: ExprId,
+        value: ExprId,
+    },
 }
 
 /// A kernel: buffers, an expression arena and a parallel loop.
@@ -239,7 +259,10 @@ pub struct KernelBuilder {
 impl KernelBuilder {
     /// A builder whose parallel loop variable `i0` is already reserved.
     pub fn new() -> Self {
-        KernelBuilder { next_var: 1, ..Default::default() }
+        KernelBuilder {
+            next_var: 1,
+            ..Default::default()
+        }
     }
 
     pub fn param(&mut self, dtype: DType, len: u64, access: Access) -> BufId {
@@ -265,7 +288,10 @@ impl KernelBuilder {
     }
 
     pub fn get(&self, id: ExprId) -> &Expr {
-        self.exprs.get_index(id.index()).expect("expression id from this builder").0
+        self.exprs
+            .get_index(id.index())
+            .expect("expression id from this builder")
+            .0
     }
 
     pub fn var(&mut self, v: LoopVar) -> ExprId {
@@ -278,7 +304,11 @@ impl KernelBuilder {
         self.expr(Expr::Const(s))
     }
     pub fn load(&mut self, buf: BufId, index: ExprId) -> ExprId {
-        self.expr(Expr::Load { buf, index, mask: None })
+        self.expr(Expr::Load {
+            buf,
+            index,
+            mask: None,
+        })
     }
     pub fn unary(&mut self, op: UnaryOp, a: ExprId) -> ExprId {
         self.expr(Expr::Unary(op, a))
@@ -336,7 +366,9 @@ fn expr_type(
     accs: &IndexMap<AccId, DType>,
 ) -> Result<Ty, String> {
     let ty = |id: ExprId| -> Result<Ty, String> {
-        tys.get(id.index()).copied().ok_or_else(|| format!("operand {id} is not defined before its use"))
+        tys.get(id.index())
+            .copied()
+            .ok_or_else(|| format!("operand {id} is not defined before its use"))
     };
     let value = |id: ExprId| -> Result<DType, String> {
         match ty(id)? {
@@ -351,7 +383,10 @@ fn expr_type(
         }
     };
     let param = |b: BufId| -> Result<Param, String> {
-        params.get(b.index()).copied().ok_or_else(|| format!("buffer {b} is not a parameter"))
+        params
+            .get(b.index())
+            .copied()
+            .ok_or_else(|| format!("buffer {b} is not a parameter"))
     };
     Ok(match *e {
         Expr::Var(_) | Expr::Index(_) => Ty::Index,
@@ -371,7 +406,11 @@ fn expr_type(
             }
             Ty::Index
         }
-        Expr::CheckedIndex { value: v, len, flag } => {
+        Expr::CheckedIndex {
+            value: v,
+            len,
+            flag,
+        } => {
             let d = value(v)?;
             if !d.is_int() {
                 return Err(format!("checked index of a {d} value"));
@@ -397,7 +436,11 @@ fn expr_type(
             index(i)?;
             Ty::Value(DType::Bool)
         }
-        Expr::Load { buf, index: i, mask } => {
+        Expr::Load {
+            buf,
+            index: i,
+            mask,
+        } => {
             index(i)?;
             if let Some(m) = mask
                 && value(m)? != DType::Bool
@@ -410,7 +453,11 @@ fn expr_type(
             }
             Ty::Value(p.dtype)
         }
-        Expr::Acc(a) => Ty::Value(*accs.get(&a).ok_or_else(|| format!("{a} is never defined"))?),
+        Expr::Acc(a) => Ty::Value(
+            *accs
+                .get(&a)
+                .ok_or_else(|| format!("{a} is never defined"))?,
+        ),
         Expr::Unary(op, a) => {
             let d = value(a)?;
             if op.float_only() && !d.is_float() {
@@ -457,11 +504,17 @@ pub struct Interval {
 
 impl Interval {
     fn add(self, o: Interval) -> Interval {
-        Interval { lo: self.lo + o.lo, hi: self.hi + o.hi }
+        Interval {
+            lo: self.lo + o.lo,
+            hi: self.hi + o.hi,
+        }
     }
     fn mul(self, c: i64) -> Interval {
         let (a, b) = (self.lo * c as i128, self.hi * c as i128);
-        Interval { lo: a.min(b), hi: a.max(b) }
+        Interval {
+            lo: a.min(b),
+            hi: a.max(b),
+        }
     }
 }
 
@@ -485,23 +538,36 @@ pub fn index_ranges(k: &Kernel) -> Vec<Option<Interval>> {
         let iv = match *e {
             Expr::Var(v) => {
                 let n = extents.get(v.index()).copied().unwrap_or(0) as i128;
-                Some(Interval { lo: 0, hi: (n - 1).max(0) })
+                Some(Interval {
+                    lo: 0,
+                    hi: (n - 1).max(0),
+                })
             }
-            Expr::Index(c) => Some(Interval { lo: c as i128, hi: c as i128 }),
+            Expr::Index(c) => Some(Interval {
+                lo: c as i128,
+                hi: c as i128,
+            }),
             Expr::IAdd(a, b) => r(a).zip(r(b)).map(|(x, y)| x.add(y)),
             Expr::IMul(a, c) => r(a).map(|x| x.mul(c)),
-            Expr::IDiv(a, c) => {
-                r(a).map(|x| Interval { lo: x.lo.div_euclid(c as i128), hi: x.hi.div_euclid(c as i128) })
-            }
+            Expr::IDiv(a, c) => r(a).map(|x| Interval {
+                lo: x.lo.div_euclid(c as i128),
+                hi: x.hi.div_euclid(c as i128),
+            }),
             Expr::IMod(a, c) => r(a).map(|x| {
                 let c = c as i128;
                 if x.lo.div_euclid(c) == x.hi.div_euclid(c) {
-                    Interval { lo: x.lo.rem_euclid(c), hi: x.hi.rem_euclid(c) }
+                    Interval {
+                        lo: x.lo.rem_euclid(c),
+                        hi: x.hi.rem_euclid(c),
+                    }
                 } else {
                     Interval { lo: 0, hi: c - 1 }
                 }
             }),
-            Expr::CheckedIndex { len, .. } => Some(Interval { lo: 0, hi: len as i128 - 1 }),
+            Expr::CheckedIndex { len, .. } => Some(Interval {
+                lo: 0,
+                hi: len as i128 - 1,
+            }),
             _ => None,
         };
         out.push(iv);
@@ -511,7 +577,10 @@ pub fn index_ranges(k: &Kernel) -> Vec<Option<Interval>> {
 
 /// Checks types, scoping and bounds. A failure is a compiler bug.
 pub fn verify(k: &Kernel) -> Result<(), VerifyError> {
-    let fail = |what: String| VerifyError { kernel: k.name.clone(), what };
+    let fail = |what: String| VerifyError {
+        kernel: k.name.clone(),
+        what,
+    };
     let mut accs = IndexMap::new();
     collect_acc_types(&k.body, &mut accs);
     let mut tys = Vec::with_capacity(k.exprs.len());
@@ -547,7 +616,9 @@ pub fn verify(k: &Kernel) -> Result<(), VerifyError> {
         fn uses(&self, id: ExprId, vars: &[LoopVar], accs: &[AccId]) -> Result<(), String> {
             match self.k.expr(id) {
                 Expr::Var(v) if !vars.contains(v) => Err(format!("{v} used outside its loop")),
-                Expr::Acc(a) if !accs.contains(a) => Err(format!("{a} used outside the block that defines it")),
+                Expr::Acc(a) if !accs.contains(a) => {
+                    Err(format!("{a} used outside the block that defines it"))
+                }
                 e => {
                     for op in operands(e) {
                         self.uses(op, vars, accs)?;
@@ -556,7 +627,12 @@ pub fn verify(k: &Kernel) -> Result<(), VerifyError> {
                 }
             }
         }
-        fn block(&self, stmts: &[Stmt], vars: &mut Vec<LoopVar>, accs: &mut Vec<AccId>) -> Result<(), String> {
+        fn block(
+            &self,
+            stmts: &[Stmt],
+            vars: &mut Vec<LoopVar>,
+            accs: &mut Vec<AccId>,
+        ) -> Result<(), String> {
             let depth = accs.len();
             for s in stmts {
                 match s {
@@ -578,13 +654,20 @@ pub fn verify(k: &Kernel) -> Result<(), VerifyError> {
                         let mut defs = IndexMap::new();
                         collect_acc_types(&self.k.body, &mut defs);
                         if want != Ty::Value(defs[acc]) {
-                            return Err(format!("accumulate of {value} ({want:?}) into {acc} of {}", defs[acc]));
+                            return Err(format!(
+                                "accumulate of {value} ({want:?}) into {acc} of {}",
+                                defs[acc]
+                            ));
                         }
                     }
                     Stmt::Store { buf, index, value } => {
                         self.uses(*index, vars, accs)?;
                         self.uses(*value, vars, accs)?;
-                        let p = self.k.params.get(buf.index()).ok_or(format!("store to unknown {buf}"))?;
+                        let p = self
+                            .k
+                            .params
+                            .get(buf.index())
+                            .ok_or(format!("store to unknown {buf}"))?;
                         if p.access != Access::Write {
                             return Err(format!("store to {buf}, which is read-only"));
                         }
@@ -608,8 +691,14 @@ pub fn verify(k: &Kernel) -> Result<(), VerifyError> {
             Ok(())
         }
     }
-    let scope = Scope { k, tys: &tys, ranges: &ranges };
-    scope.block(&k.body, &mut vec![Kernel::PARALLEL], &mut Vec::new()).map_err(fail)
+    let scope = Scope {
+        k,
+        tys: &tys,
+        ranges: &ranges,
+    };
+    scope
+        .block(&k.body, &mut vec![Kernel::PARALLEL], &mut Vec::new())
+        .map_err(fail)
 }
 
 /// The operands of an expression, in order.
@@ -619,7 +708,10 @@ pub fn operands(e: &Expr) -> Vec<ExprId> {
         Expr::IAdd(a, b) | Expr::Binary(_, a, b) => vec![a, b],
         Expr::IMul(a, _) | Expr::IDiv(a, _) | Expr::IMod(a, _) => vec![a],
         Expr::CheckedIndex { value, .. } => vec![value],
-        Expr::IndexCast(a, _) | Expr::InRange { index: a, .. } | Expr::Unary(_, a) | Expr::Cast(a, _) => vec![a],
+        Expr::IndexCast(a, _)
+        | Expr::InRange { index: a, .. }
+        | Expr::Unary(_, a)
+        | Expr::Cast(a, _) => vec![a],
         Expr::Load { index, mask, .. } => std::iter::once(index).chain(mask).collect(),
         Expr::Where(c, a, b) => vec![c, a, b],
     }
@@ -637,12 +729,22 @@ impl fmt::Display for Expr {
             Expr::IMul(a, c) => write!(f, "{a} * {c}"),
             Expr::IDiv(a, c) => write!(f, "{a} / {c}"),
             Expr::IMod(a, c) => write!(f, "{a} % {c}"),
-            Expr::CheckedIndex { value, len, flag } => write!(f, "checked {value} < {len} flag {flag}"),
+            Expr::CheckedIndex { value, len, flag } => {
+                write!(f, "checked {value} < {len} flag {flag}")
+            }
             Expr::Const(s) => write!(f, "const {s}"),
             Expr::IndexCast(a, d) => write!(f, "index_cast {a} to {d}"),
             Expr::InRange { index, lo, hi } => write!(f, "in_range {lo} <= {index} < {hi}"),
-            Expr::Load { buf, index, mask: None } => write!(f, "load {buf}[{index}]"),
-            Expr::Load { buf, index, mask: Some(m) } => write!(f, "load {buf}[{index}] if {m}"),
+            Expr::Load {
+                buf,
+                index,
+                mask: None,
+            } => write!(f, "load {buf}[{index}]"),
+            Expr::Load {
+                buf,
+                index,
+                mask: Some(m),
+            } => write!(f, "load {buf}[{index}] if {m}"),
             Expr::Acc(a) => write!(f, "{a}"),
             Expr::Unary(op, a) => write!(f, "{op} {a}"),
             Expr::Binary(op, a, b) => write!(f, "{op} {a}, {b}"),
@@ -658,7 +760,11 @@ impl fmt::Display for Kernel {
         write!(f, "kernel {}(", self.name)?;
         for (i, p) in self.params.iter().enumerate() {
             let sep = if i == 0 { "" } else { ", " };
-            let out = if p.access == Access::Write { "out " } else { "" };
+            let out = if p.access == Access::Write {
+                "out "
+            } else {
+                ""
+            };
             write!(f, "{sep}b{i}: {out}{}[{}]", p.dtype, p.len)?;
         }
         writeln!(f, ")")?;
@@ -670,7 +776,14 @@ impl fmt::Display for Kernel {
     }
 }
 
-fn print_expr(k: &Kernel, tys: &[Ty], id: ExprId, indent: usize, printed: &mut [bool], out: &mut String) {
+fn print_expr(
+    k: &Kernel,
+    tys: &[Ty],
+    id: ExprId,
+    indent: usize,
+    printed: &mut [bool],
+    out: &mut String,
+) {
     if printed[id.index()] {
         return;
     }
@@ -686,7 +799,14 @@ fn print_expr(k: &Kernel, tys: &[Ty], id: ExprId, indent: usize, printed: &mut [
     let _ = writeln!(out, "{:indent$}{id} = {e} : {ty}", "", indent = indent * 2);
 }
 
-fn print_block(k: &Kernel, tys: &[Ty], stmts: &[Stmt], indent: usize, printed: &mut [bool], out: &mut String) {
+fn print_block(
+    k: &Kernel,
+    tys: &[Ty],
+    stmts: &[Stmt],
+    indent: usize,
+    printed: &mut [bool],
+    out: &mut String,
+) {
     let pad = indent * 2;
     for s in stmts {
         match s {
@@ -719,15 +839,26 @@ mod tests {
     /// `out[i] = exp(a[i]) * b[i] + c[i]` over 8 elements.
     fn exp_mul_add() -> Kernel {
         let mut b = KernelBuilder::new();
-        let (a, bb, c) =
-            (b.param(DType::F32, 8, Access::Read), b.param(DType::F32, 8, Access::Read), b.param(DType::F32, 8, Access::Read));
+        let (a, bb, c) = (
+            b.param(DType::F32, 8, Access::Read),
+            b.param(DType::F32, 8, Access::Read),
+            b.param(DType::F32, 8, Access::Read),
+        );
         let out = b.param(DType::F32, 8, Access::Write);
         let i = b.var(Kernel::PARALLEL);
         let (la, lb, lc) = (b.load(a, i), b.load(bb, i), b.load(c, i));
         let e = b.unary(UnaryOp::Exp, la);
         let m = b.binary(BinaryOp::Mul, e, lb);
         let s = b.binary(BinaryOp::Add, m, lc);
-        b.finish("E_exp_mul_add", 8, vec![Stmt::Store { buf: out, index: i, value: s }])
+        b.finish(
+            "E_exp_mul_add",
+            8,
+            vec![Stmt::Store {
+                buf: out,
+                index: i,
+                value: s,
+            }],
+        )
     }
 
     #[test]
@@ -735,7 +866,9 @@ mod tests {
         let k = exp_mul_add();
         verify(&k).unwrap();
         let text = k.to_string();
-        assert!(text.starts_with("kernel E_exp_mul_add(b0: f32[8], b1: f32[8], b2: f32[8], b3: out f32[8])\n"));
+        assert!(text.starts_with(
+            "kernel E_exp_mul_add(b0: f32[8], b1: f32[8], b2: f32[8], b3: out f32[8])\n"
+        ));
         assert!(text.contains("  e4 = exp e1 : f32\n"), "{text}");
         assert!(text.ends_with("  store b3[e0] = e6\n"), "{text}");
     }
@@ -756,7 +889,15 @@ mod tests {
         let i = b.var(Kernel::PARALLEL);
         let l = b.load(a, i);
         let e = b.unary(UnaryOp::Exp, l);
-        let k = b.finish("bad", 4, vec![Stmt::Store { buf: out, index: i, value: e }]);
+        let k = b.finish(
+            "bad",
+            4,
+            vec![Stmt::Store {
+                buf: out,
+                index: i,
+                value: e,
+            }],
+        );
         assert!(verify(&k).unwrap_err().what.contains("exp of i32"));
     }
 }

@@ -7,11 +7,14 @@
 //! The scalar vocabulary shared with the graph level ([`DType`], [`Scalar`], [`UnaryOp`], [`BinaryOp`],
 //! [`ReduceOp`]) is defined here, once.
 
+pub mod cpu;
 pub mod dtype;
 pub mod error;
+pub mod eval;
 pub mod kernel;
 pub mod matmul;
 pub mod ops;
+pub mod wgsl;
 
 pub use dtype::{Category, DType, Scalar};
 pub use error::CodegenError;

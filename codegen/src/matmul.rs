@@ -51,7 +51,11 @@ impl MatmulSpec {
 
 impl fmt::Display for Strided {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "@{} strides [{}, {}, {}]", self.offset, self.batch_stride, self.row_stride, self.col_stride)
+        write!(
+            f,
+            "@{} strides [{}, {}, {}]",
+            self.offset, self.batch_stride, self.row_stride, self.col_stride
+        )
     }
 }
 

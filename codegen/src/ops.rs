@@ -155,7 +155,10 @@ impl BinaryOp {
     }
 
     pub const fn is_comparison(self) -> bool {
-        matches!(self, BinaryOp::CmpEq | BinaryOp::CmpNe | BinaryOp::CmpLt | BinaryOp::CmpLe)
+        matches!(
+            self,
+            BinaryOp::CmpEq | BinaryOp::CmpNe | BinaryOp::CmpLt | BinaryOp::CmpLe
+        )
     }
 
     pub const fn is_bitwise(self) -> bool {
@@ -164,7 +167,11 @@ impl BinaryOp {
 
     /// The dtype of `a op b` for operands of dtype `operand`.
     pub const fn result_dtype(self, operand: DType) -> DType {
-        if self.is_comparison() { DType::Bool } else { operand }
+        if self.is_comparison() {
+            DType::Bool
+        } else {
+            operand
+        }
     }
 }
 

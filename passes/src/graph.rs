@@ -2,12 +2,11 @@
 //!
 //! ```text
 //! %0 = input 0 : f32[4,8]
-//! %1 = const 2.0f32 : f32[]
-//! %2 = reshape %1 [1,1] : f32[1,1]
-//! %3 = expand %2 [4,8] : f32[4,8]
-//! %4 = reduce_sum %3 axes [1] : f32[4,1]
-//! %5 = mul %0, %3 : f32[4,8]
-//! outputs %4, %5
+//! %1 = const 2.0f32 : f32[4,8]
+//! %2 = mul %0, %1 : f32[4,8]
+//! %3 = reduce_sum %2 axes [1] : f32[4,1]
+//! %4 = reshape %3 [4] : f32[4]
+//! outputs %2, %4
 //! ```
 //!
 //! # Invariants
@@ -53,13 +52,19 @@ pub enum Op {
     // ---- leaves ----
     /// A realized buffer, by its position in [`Graph::inputs`].
     Input(u32),
-    /// A constant of the node's dtype, as a 0-d tensor (broadcast with reshape + expand).
+    /// A constant of the node's dtype, broadcast to the node's shape (no memory: it is index-free).
     Const(Scalar),
     /// Each element is its index along `axis`, as the node's dtype (`arange`, `eye` and `argmax` use it).
-    Iota { axis: usize },
+    Iota {
+        axis: usize,
+    },
     /// Counter-based random numbers: element `i` (in C order) is drawn from Philox-4x32-10 keyed by `seed`
     /// at counter `offset + i`, so the values do not depend on the device or on how work is split.
-    Rand { seed: u64, offset: u64, dist: Dist },
+    Rand {
+        seed: u64,
+        offset: u64,
+        dist: Dist,
+    },
 
     // ---- elementwise: operands have the node's shape ----
     Unary(UnaryOp),
@@ -72,7 +77,10 @@ pub enum Op {
 
     // ---- reduce ----
     /// Reduces `axes` (sorted, unique) to size 1.
-    Reduce { op: ReduceOp, axes: Vec<usize> },
+    Reduce {
+        op: ReduceOp,
+        axes: Vec<usize>,
+    },
 
     // ---- movement: views, index arithmetic only ----
     /// Same elements in C order, new shape.
@@ -82,17 +90,28 @@ pub enum Op {
     /// Size-1 axes broadcast to the given shape (same rank).
     Expand(Vec<usize>),
     /// `lo[i]` and `hi[i]` elements of `value` added before and after each axis.
-    Pad { lo: Vec<usize>, hi: Vec<usize>, value: Scalar },
+    Pad {
+        lo: Vec<usize>,
+        hi: Vec<usize>,
+        value: Scalar,
+    },
     /// Output element `j` along axis `i` is input element `start[i] + j * step[i]`; the output shape is
     /// the node's shape.
-    Slice { start: Vec<usize>, step: Vec<usize> },
+    Slice {
+        start: Vec<usize>,
+        step: Vec<usize>,
+    },
 
     // ---- data-dependent ----
     /// `out[..., j, ...] = data[..., index[..., j, ...], ...]` along `axis` (`torch.gather`): operands
     /// `[data, index]`, the output has the index's shape; an index out of range is an error at run time.
-    Gather { axis: usize },
+    Gather {
+        axis: usize,
+    },
     /// Operands joined along `axis`.
-    Cat { axis: usize },
+    Cat {
+        axis: usize,
+    },
 }
 
 impl Op {
@@ -101,11 +120,17 @@ impl Op {
     }
 
     pub fn is_movement(&self) -> bool {
-        matches!(self, Op::Reshape(_) | Op::Permute(_) | Op::Expand(_) | Op::Pad { .. } | Op::Slice { .. })
+        matches!(
+            self,
+            Op::Reshape(_) | Op::Permute(_) | Op::Expand(_) | Op::Pad { .. } | Op::Slice { .. }
+        )
     }
 
     pub fn is_leaf(&self) -> bool {
-        matches!(self, Op::Input(_) | Op::Const(_) | Op::Iota { .. } | Op::Rand { .. })
+        matches!(
+            self,
+            Op::Input(_) | Op::Const(_) | Op::Iota { .. } | Op::Rand { .. }
+        )
     }
 
     pub fn is_reduce(&self) -> bool {
@@ -205,20 +230,30 @@ impl Graph {
     /// Declares an input buffer and returns its leaf node.
     pub fn input(&mut self, ty: TypeInfo) -> NodeId {
         self.inputs.push(ty.clone());
-        self.push(Node { op: Op::Input(self.inputs.len() as u32 - 1), srcs: vec![], ty })
+        self.push(Node {
+            op: Op::Input(self.inputs.len() as u32 - 1),
+            srcs: vec![],
+            ty,
+        })
     }
 
     /// Adds a node whose type is inferred from its operands; an identical existing node is reused.
     /// Panics if the op does not fit its operands: callers build valid graphs (the Tensor API checks user
     /// input before it gets here).
     pub fn add(&mut self, op: Op, srcs: &[NodeId]) -> NodeId {
-        let ty = self.infer(&op, srcs).unwrap_or_else(|e| panic!("graph: {e}"));
+        let ty = self
+            .infer(&op, srcs)
+            .unwrap_or_else(|e| panic!("graph: {e}"));
         self.add_typed(op, srcs, ty)
     }
 
     /// Adds a node whose type is given (leaves need it; for other ops it must match inference).
     pub fn add_typed(&mut self, op: Op, srcs: &[NodeId], ty: TypeInfo) -> NodeId {
-        let node = Node { op, srcs: srcs.to_vec(), ty };
+        let node = Node {
+            op,
+            srcs: srcs.to_vec(),
+            ty,
+        };
         if let Some(&id) = self.interned.get(&node) {
             return id;
         }
@@ -230,7 +265,11 @@ impl Graph {
         let id = NodeId(self.dag.add_node(node.clone()).index() as u32);
         for (slot, s) in srcs.iter().enumerate() {
             debug_assert!(s.0 < id.0, "operands come before users");
-            self.dag.add_edge(NodeIndex::new(s.index()), NodeIndex::new(id.index()), slot as u32);
+            self.dag.add_edge(
+                NodeIndex::new(s.index()),
+                NodeIndex::new(id.index()),
+                slot as u32,
+            );
         }
         self.interned.insert(node, id);
         id
@@ -296,20 +335,27 @@ impl Graph {
                 }
             }
             if let Op::Input(i) = n.op {
-                let want = self.inputs.get(i as usize).ok_or(format!("{id}: no input {i}"))?;
+                let want = self
+                    .inputs
+                    .get(i as usize)
+                    .ok_or(format!("{id}: no input {i}"))?;
                 if *want != n.ty {
                     return Err(format!("{id}: input {i} is {want}, node says {}", n.ty));
                 }
                 continue;
             }
             match &n.op {
-                Op::Iota { axis } if n.srcs.is_empty() && (*axis < n.ty.shape.len()) && !n.ty.dtype.is_bool() => {
+                Op::Iota { axis }
+                    if n.srcs.is_empty() && (*axis < n.ty.shape.len()) && !n.ty.dtype.is_bool() =>
+                {
                     continue;
                 }
                 Op::Rand { .. } if n.srcs.is_empty() && n.ty.dtype.is_float() => continue,
+                Op::Const(c) if n.srcs.is_empty() && c.dtype() == n.ty.dtype => continue,
                 Op::Slice { start, step } if n.srcs.len() == 1 => {
                     let from = &self.node(n.srcs[0]);
-                    infer::check_slice(&from.ty.shape, start, step, &n.ty.shape).map_err(|e| format!("{id}: {e}"))?;
+                    infer::check_slice(&from.ty.shape, start, step, &n.ty.shape)
+                        .map_err(|e| format!("{id}: {e}"))?;
                     if from.ty.dtype != n.ty.dtype {
                         return Err(format!("{id}: slice changes dtype"));
                     }
@@ -317,9 +363,15 @@ impl Graph {
                 }
                 _ => {}
             }
-            let ty = self.infer(&n.op, &n.srcs).map_err(|e| format!("{id}: {e}"))?;
+            let ty = self
+                .infer(&n.op, &n.srcs)
+                .map_err(|e| format!("{id}: {e}"))?;
             if ty != n.ty {
-                return Err(format!("{id} = {}: inferred {ty}, node says {}", n.op.name(), n.ty));
+                return Err(format!(
+                    "{id} = {}: inferred {ty}, node says {}",
+                    n.op.name(),
+                    n.ty
+                ));
             }
         }
         for o in &self.outputs {
@@ -381,7 +433,11 @@ impl Op {
 impl fmt::Display for Op {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let params = self.params();
-        if params.is_empty() { f.write_str(self.name()) } else { write!(f, "{} {params}", self.name()) }
+        if params.is_empty() {
+            f.write_str(self.name())
+        } else {
+            write!(f, "{} {params}", self.name())
+        }
     }
 }
 

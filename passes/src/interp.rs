@@ -48,9 +48,17 @@ pub struct Array {
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
 pub enum EvalError {
     #[error("{node}: index {index} is out of range for a dimension of size {size}")]
-    IndexOutOfRange { node: NodeId, index: i64, size: usize },
+    IndexOutOfRange {
+        node: NodeId,
+        index: i64,
+        size: usize,
+    },
     #[error("input {input} has type {got}, the graph expects {want}")]
-    InputType { input: usize, got: TypeInfo, want: TypeInfo },
+    InputType {
+        input: usize,
+        got: TypeInfo,
+        want: TypeInfo,
+    },
 }
 
 /// C-order strides of a shape.
@@ -76,7 +84,11 @@ fn ravel(idx: &[usize], strides: &[usize]) -> usize {
 
 /// Rounds a float to `dtype`'s precision (f32 values are kept as the f64 of the nearest f32).
 fn round_float(v: f64, dtype: DType) -> f64 {
-    if dtype == DType::F32 { v as f32 as f64 } else { v }
+    if dtype == DType::F32 {
+        v as f32 as f64
+    } else {
+        v
+    }
 }
 
 /// Wraps an integer to `dtype`'s width (bool: nonzero is 1).
@@ -148,7 +160,8 @@ pub fn erf(x: f64) -> f64 {
             term *= -x2 / n;
             let add = term / (2.0 * n + 1.0);
             sum += add;
-            if add.abs() < 1e-17 * sum.abs() {
+            // `<=`, so that x = 0 (every term 0) stops too.
+            if add.abs() <= 1e-17 * sum.abs() {
                 break;
             }
         }
@@ -242,7 +255,11 @@ fn binary_i(op: BinaryOp, a: i64, b: i64, dtype: DType) -> i64 {
                 0
             } else {
                 let q = a.wrapping_div(b);
-                if (a % b != 0) && ((a < 0) != (b < 0)) { q - 1 } else { q }
+                if (a % b != 0) && ((a < 0) != (b < 0)) {
+                    q - 1
+                } else {
+                    q
+                }
             }
         }
         BinaryOp::Rem => {
@@ -250,7 +267,11 @@ fn binary_i(op: BinaryOp, a: i64, b: i64, dtype: DType) -> i64 {
                 0
             } else {
                 let r = a.wrapping_rem(b);
-                if r != 0 && ((r < 0) != (b < 0)) { r + b } else { r }
+                if r != 0 && ((r < 0) != (b < 0)) {
+                    r + b
+                } else {
+                    r
+                }
             }
         }
         BinaryOp::Pow => int_pow(a, b),
@@ -271,7 +292,11 @@ fn binary_i(op: BinaryOp, a: i64, b: i64, dtype: DType) -> i64 {
 pub fn eval(graph: &Graph, inputs: &[Array]) -> Result<Vec<Array>, EvalError> {
     for (i, (arr, want)) in inputs.iter().zip(&graph.inputs).enumerate() {
         if arr.ty != *want {
-            return Err(EvalError::InputType { input: i, got: arr.ty.clone(), want: want.clone() });
+            return Err(EvalError::InputType {
+                input: i,
+                got: arr.ty.clone(),
+                want: want.clone(),
+            });
         }
     }
     let mut values: Vec<Option<Data>> = vec![None; graph.len()];
@@ -285,7 +310,12 @@ pub fn eval(graph: &Graph, inputs: &[Array]) -> Result<Vec<Array>, EvalError> {
         let srcs: Vec<(&TypeInfo, &Data)> = node
             .srcs
             .iter()
-            .map(|s| (&graph.node(*s).ty, values[s.index()].as_ref().expect("operand evaluated")))
+            .map(|s| {
+                (
+                    &graph.node(*s).ty,
+                    values[s.index()].as_ref().expect("operand evaluated"),
+                )
+            })
             .collect();
         let data = eval_node(id, &node.op, &node.ty, &srcs, inputs)?;
         values[id.index()] = Some(data);
@@ -300,12 +330,20 @@ pub fn eval(graph: &Graph, inputs: &[Array]) -> Result<Vec<Array>, EvalError> {
     Ok(graph
         .outputs
         .iter()
-        .map(|o| Array { ty: graph.node(*o).ty.clone(), data: values[o.index()].clone().expect("output evaluated") })
+        .map(|o| Array {
+            ty: graph.node(*o).ty.clone(),
+            data: values[o.index()].clone().expect("output evaluated"),
+        })
         .collect())
 }
 
 /// Maps every output element to a source element (or `None` for padding).
-fn gather_by<F: FnMut(&[usize], &mut [usize]) -> bool>(src: &Data, from: &[usize], to: &[usize], mut f: F) -> Vec<Option<usize>> {
+fn gather_by<F: FnMut(&[usize], &mut [usize]) -> bool>(
+    src: &Data,
+    from: &[usize],
+    to: &[usize],
+    mut f: F,
+) -> Vec<Option<usize>> {
     let n: usize = to.iter().product();
     let st = strides(from);
     let (mut oi, mut si) = (vec![0; to.len()], vec![0; from.len()]);
@@ -320,8 +358,16 @@ fn gather_by<F: FnMut(&[usize], &mut [usize]) -> bool>(src: &Data, from: &[usize
 
 fn pick(src: &Data, map: &[Option<usize>], fill: Scalar) -> Data {
     match src {
-        Data::F(v) => Data::F(map.iter().map(|m| m.map_or(fill.to_f64(), |i| v[i])).collect()),
-        Data::I(v) => Data::I(map.iter().map(|m| m.map_or(fill.to_i64(), |i| v[i])).collect()),
+        Data::F(v) => Data::F(
+            map.iter()
+                .map(|m| m.map_or(fill.to_f64(), |i| v[i]))
+                .collect(),
+        ),
+        Data::I(v) => Data::I(
+            map.iter()
+                .map(|m| m.map_or(fill.to_i64(), |i| v[i]))
+                .collect(),
+        ),
     }
 }
 
@@ -349,14 +395,28 @@ fn eval_node(
                 unravel(i, &ty.shape, &mut idx);
                 idx[*axis]
             });
-            if float { Data::F(vals.map(|v| round_float(v as f64, ty.dtype)).collect()) } else { Data::I(vals.map(|v| wrap_int(v as i64, ty.dtype)).collect()) }
+            if float {
+                Data::F(vals.map(|v| round_float(v as f64, ty.dtype)).collect())
+            } else {
+                Data::I(vals.map(|v| wrap_int(v as i64, ty.dtype)).collect())
+            }
         }
         Op::Rand { seed, offset, dist } => Data::F(
-            (0..n as u64).map(|i| round_float(random::sample(*seed, offset + i, *dist, ty.dtype), ty.dtype)).collect(),
+            (0..n as u64)
+                .map(|i| round_float(random::sample(*seed, offset + i, *dist, ty.dtype), ty.dtype))
+                .collect(),
         ),
         Op::Unary(u) => match srcs[0].1 {
-            Data::F(v) => Data::F(v.iter().map(|&x| round_float(unary_f(*u, x), ty.dtype)).collect()),
-            Data::I(v) => Data::I(v.iter().map(|&x| wrap_int(unary_i(*u, x), ty.dtype)).collect()),
+            Data::F(v) => Data::F(
+                v.iter()
+                    .map(|&x| round_float(unary_f(*u, x), ty.dtype))
+                    .collect(),
+            ),
+            Data::I(v) => Data::I(
+                v.iter()
+                    .map(|&x| wrap_int(unary_i(*u, x), ty.dtype))
+                    .collect(),
+            ),
         },
         Op::Binary(b) => {
             let operand = srcs[0].0.dtype;
@@ -369,22 +429,39 @@ fn eval_node(
                         Data::F(it.map(|v| round_float(v, ty.dtype)).collect())
                     }
                 }
-                (Data::I(x), Data::I(y)) => Data::I(x.iter().zip(y).map(|(&a, &c)| binary_i(*b, a, c, operand)).collect()),
+                (Data::I(x), Data::I(y)) => Data::I(
+                    x.iter()
+                        .zip(y)
+                        .map(|(&a, &c)| binary_i(*b, a, c, operand))
+                        .collect(),
+                ),
                 _ => unreachable!("verified graph"),
             }
         }
         Op::Where => {
-            let Data::I(c) = srcs[0].1 else { unreachable!("bool condition") };
+            let Data::I(c) = srcs[0].1 else {
+                unreachable!("bool condition")
+            };
             match (srcs[1].1, srcs[2].1) {
-                (Data::F(a), Data::F(b)) => Data::F((0..n).map(|i| if c[i] != 0 { a[i] } else { b[i] }).collect()),
-                (Data::I(a), Data::I(b)) => Data::I((0..n).map(|i| if c[i] != 0 { a[i] } else { b[i] }).collect()),
+                (Data::F(a), Data::F(b)) => Data::F(
+                    (0..n)
+                        .map(|i| if c[i] != 0 { a[i] } else { b[i] })
+                        .collect(),
+                ),
+                (Data::I(a), Data::I(b)) => Data::I(
+                    (0..n)
+                        .map(|i| if c[i] != 0 { a[i] } else { b[i] })
+                        .collect(),
+                ),
                 _ => unreachable!("verified graph"),
             }
         }
         Op::Cast(d) => match srcs[0].1 {
             Data::F(v) if d.is_float() => Data::F(v.iter().map(|&x| round_float(x, *d)).collect()),
             Data::F(v) => Data::I(v.iter().map(|&x| float_to_int(x, *d)).collect()),
-            Data::I(v) if d.is_float() => Data::F(v.iter().map(|&x| round_float(x as f64, *d)).collect()),
+            Data::I(v) if d.is_float() => {
+                Data::F(v.iter().map(|&x| round_float(x as f64, *d)).collect())
+            }
             Data::I(v) => Data::I(v.iter().map(|&x| wrap_int(x, *d)).collect()),
         },
         Op::Reduce { op: r, axes } => {
@@ -464,7 +541,9 @@ fn eval_node(
         }
         Op::Gather { axis } => {
             let from = &srcs[0].0.shape;
-            let Data::I(index) = srcs[1].1 else { unreachable!("integer index") };
+            let Data::I(index) = srcs[1].1 else {
+                unreachable!("integer index")
+            };
             let size = from[*axis];
             let mut bad = None;
             let map = gather_by(srcs[0].1, from, &ty.shape, |o, s| {
@@ -480,7 +559,11 @@ fn eval_node(
                 true
             });
             if let Some(index) = bad {
-                return Err(EvalError::IndexOutOfRange { node: id, index, size });
+                return Err(EvalError::IndexOutOfRange {
+                    node: id,
+                    index,
+                    size,
+                });
             }
             pick(srcs[0].1, &map, Scalar::zero(ty.dtype))
         }
@@ -504,7 +587,11 @@ fn eval_node(
                     Data::I(v) => out_i.push(v[at]),
                 }
             }
-            if float { Data::F(out_f) } else { Data::I(out_i) }
+            if float {
+                Data::F(out_f)
+            } else {
+                Data::I(out_i)
+            }
         }
     })
 }

@@ -28,7 +28,10 @@ pub fn philox4x32(counter: [u32; 4], key: [u32; 2]) -> [u32; 4] {
 
 /// The four random words of element `index` of a stream.
 fn words(seed: u64, index: u64) -> [u32; 4] {
-    philox4x32([index as u32, (index >> 32) as u32, 0, 0], [seed as u32, (seed >> 32) as u32])
+    philox4x32(
+        [index as u32, (index >> 32) as u32, 0, 0],
+        [seed as u32, (seed >> 32) as u32],
+    )
 }
 
 /// Element `index` of the stream `(seed, dist)` as f64. Uniform values have 24 random bits for f32 and 53
@@ -60,13 +63,19 @@ mod tests {
     #[test]
     fn philox_known_answer() {
         // Known-answer vectors from the Random123 distribution (kat_vectors, philox4x32 10 rounds).
-        assert_eq!(philox4x32([0, 0, 0, 0], [0, 0]), [0x6627e8d5, 0xe169c58d, 0xbc57ac4c, 0x9b00dbd8]);
+        assert_eq!(
+            philox4x32([0, 0, 0, 0], [0, 0]),
+            [0x6627e8d5, 0xe169c58d, 0xbc57ac4c, 0x9b00dbd8]
+        );
         assert_eq!(
             philox4x32([0xffffffff; 4], [0xffffffff; 2]),
             [0x408f276d, 0x41c83b0e, 0xa20bc7c6, 0x6d5451fd]
         );
         assert_eq!(
-            philox4x32([0x243f6a88, 0x85a308d3, 0x13198a2e, 0x03707344], [0xa4093822, 0x299f31d0]),
+            philox4x32(
+                [0x243f6a88, 0x85a308d3, 0x13198a2e, 0x03707344],
+                [0xa4093822, 0x299f31d0]
+            ),
             [0xd16cfe09, 0x94fdcceb, 0x5001e420, 0x24126ea1]
         );
     }
@@ -74,7 +83,9 @@ mod tests {
     #[test]
     fn uniform_moments() {
         let n = 100_000;
-        let xs: Vec<f64> = (0..n).map(|i| sample(7, i, Dist::Uniform, DType::F32)).collect();
+        let xs: Vec<f64> = (0..n)
+            .map(|i| sample(7, i, Dist::Uniform, DType::F32))
+            .collect();
         assert!(xs.iter().all(|&x| (0.0..1.0).contains(&x)));
         let mean = xs.iter().sum::<f64>() / n as f64;
         let var = xs.iter().map(|x| (x - mean).powi(2)).sum::<f64>() / n as f64;
@@ -85,7 +96,9 @@ mod tests {
     #[test]
     fn normal_moments() {
         let n = 100_000;
-        let xs: Vec<f64> = (0..n).map(|i| sample(11, i, Dist::Normal, DType::F32)).collect();
+        let xs: Vec<f64> = (0..n)
+            .map(|i| sample(11, i, Dist::Normal, DType::F32))
+            .collect();
         let mean = xs.iter().sum::<f64>() / n as f64;
         let var = xs.iter().map(|x| (x - mean).powi(2)).sum::<f64>() / n as f64;
         assert!(mean.abs() < 0.02, "{mean}");

@@ -50,7 +50,7 @@ cases! {
     fold_const_permute:    "",                       "(permute (expand (reshape (const 2.0 f32) [1,1]) [2,3]) [1,0])";
     fold_const_expand_of_expand: "",                 "(expand (reshape (expand (reshape (const 1.0 f32) [1]) [3]) [1,3]) [2,3])";
     fold_const_pad_same_value: "",                   "(pad (expand (reshape (const 0.0 f32) [1]) [3]) [1] [1] 0.0)";
-    keeps_pad_other_value: "x:f32[3]",               "(pad (expand (reshape (const 1.0 f32) [1]) [3]) [1] [1] 0.0)";
+    keeps_pad_other_value: "x:f32[3]",               "(pad (const 1.0 f32 [3]) [1] [1] 0.0)";
     // ---- permute and reshape go down ----
     permute_unary:         "x:f32[2,3]",             "(permute (exp x) [1,0])";
     reshape_unary:         "x:f32[2,3]",             "(reshape (exp x) [6])";

@@ -1,13 +1,20 @@
 //! Creating tensors: from data, constants, ranges and random numbers.
 
-use crate::{DType, Device, Element, Error, Result, Scalar, Shape, Tensor, default_device, ok, random};
+use crate::{
+    DType, Device, Element, Error, Result, Scalar, Shape, Tensor, default_device, ok, random,
+};
 use smelt_passes::{Dist, Op};
 
 /// Nested arrays, slices and vectors of elements, for [`Tensor::new`].
 pub trait NestedData {
     type Elem: Element;
     #[doc(hidden)]
-    fn collect(&self, depth: usize, shape: &mut Vec<usize>, out: &mut Vec<Self::Elem>) -> Result<()>;
+    fn collect(
+        &self,
+        depth: usize,
+        shape: &mut Vec<usize>,
+        out: &mut Vec<Self::Elem>,
+    ) -> Result<()>;
 }
 
 macro_rules! nested_leaf {
@@ -23,13 +30,22 @@ macro_rules! nested_leaf {
 }
 nested_leaf!(f32, f64, i32, i64, u8, bool);
 
-fn nested_list<D: NestedData>(items: &[D], depth: usize, shape: &mut Vec<usize>, out: &mut Vec<D::Elem>) -> Result<()> {
+fn nested_list<D: NestedData>(
+    items: &[D],
+    depth: usize,
+    shape: &mut Vec<usize>,
+    out: &mut Vec<D::Elem>,
+) -> Result<()> {
     if shape.len() == depth {
         shape.push(items.len());
     } else if shape[depth] != items.len() {
         return Err(Error::Shape {
             op: "new",
-            what: format!("ragged nested data: {} elements at depth {depth}, expected {}", items.len(), shape[depth]),
+            what: format!(
+                "ragged nested data: {} elements at depth {depth}, expected {}",
+                items.len(),
+                shape[depth]
+            ),
         });
     }
     if items.is_empty() {
@@ -73,7 +89,12 @@ impl Tensor {
     pub fn try_from_vec<T: Element>(data: Vec<T>, shape: impl Into<Shape>) -> Result<Tensor> {
         let shape = shape.into();
         if Shape::checked_numel(&shape) != Some(data.len()) {
-            return Err(Error::DataLength { op: "from_vec", len: data.len(), numel: shape.numel(), shape: shape.0 });
+            return Err(Error::DataLength {
+                op: "from_vec",
+                len: data.len(),
+                numel: shape.numel(),
+                shape: shape.to_vec(),
+            });
         }
         Ok(Tensor::from_storage(T::into_storage(data), shape))
     }
@@ -98,7 +119,10 @@ impl Tensor {
         let (mut shape, mut out) = (Vec::new(), Vec::new());
         data.collect(0, &mut shape, &mut out)?;
         if shape.iter().product::<usize>() != out.len() {
-            return Err(Error::Shape { op: "new", what: format!("ragged nested data of shape {shape:?}") });
+            return Err(Error::Shape {
+                op: "new",
+                what: format!("ragged nested data of shape {shape:?}"),
+            });
         }
         Tensor::try_from_vec(out, shape)
     }
@@ -111,7 +135,13 @@ impl Tensor {
     /// A constant tensor on `device`: one 0-d constant broadcast (no memory until realized).
     pub fn full_on(shape: impl Into<Shape>, value: f64, dtype: DType, device: Device) -> Tensor {
         let shape = shape.into();
-        let c = Tensor::lazy(Op::Const(Scalar::from_f64(value, dtype)), vec![], Shape(vec![]), dtype, device);
+        let c = Tensor::lazy(
+            Op::Const(Scalar::from_f64(value, dtype)),
+            crate::tensor::Srcs::new(),
+            Shape::from(vec![]),
+            dtype,
+            device,
+        );
         c.broadcast_internal(&shape)
     }
 
@@ -157,31 +187,70 @@ impl Tensor {
     }
 
     pub fn eye_on(n: usize, dtype: DType, device: Device) -> Tensor {
-        let shape = Shape(vec![n, n]);
-        let row = Tensor::lazy(Op::Iota { axis: 0 }, vec![], shape.clone(), DType::I64, device);
-        let col = Tensor::lazy(Op::Iota { axis: 1 }, vec![], shape, DType::I64, device);
+        let shape = Shape::from(vec![n, n]);
+        let row = Tensor::lazy(
+            Op::Iota { axis: 0 },
+            crate::tensor::Srcs::new(),
+            shape.clone(),
+            DType::I64,
+            device,
+        );
+        let col = Tensor::lazy(
+            Op::Iota { axis: 1 },
+            crate::tensor::Srcs::new(),
+            shape,
+            DType::I64,
+            device,
+        );
         row.eq(&col).cast_internal(dtype)
     }
 
-    fn random(shape: impl Into<Shape>, dtype: DType, device: Device, dist: Dist, op: &'static str) -> Result<Tensor> {
+    fn random(
+        shape: impl Into<Shape>,
+        dtype: DType,
+        device: Device,
+        dist: Dist,
+        op: &'static str,
+    ) -> Result<Tensor> {
         if !dtype.is_float() {
-            return Err(Error::DType { op, what: format!("random numbers need a float dtype, got {dtype}") });
+            return Err(Error::DType {
+                op,
+                what: format!("random numbers need a float dtype, got {dtype}"),
+            });
         }
         let shape = shape.into();
         let (seed, offset) = random::reserve(shape.numel());
-        Ok(Tensor::lazy(Op::Rand { seed, offset, dist }, vec![], shape, dtype, device))
+        Ok(Tensor::lazy(
+            Op::Rand { seed, offset, dist },
+            crate::tensor::Srcs::new(),
+            shape,
+            dtype,
+            device,
+        ))
     }
 
     /// Uniform on [0, 1); reproducible after [`crate::manual_seed`]. Panics for non-float dtypes.
     #[track_caller]
     pub fn rand(shape: impl Into<Shape>, dtype: DType) -> Tensor {
-        ok(Tensor::random(shape, dtype, default_device(), Dist::Uniform, "rand"))
+        ok(Tensor::random(
+            shape,
+            dtype,
+            default_device(),
+            Dist::Uniform,
+            "rand",
+        ))
     }
 
     /// Standard normal; reproducible after [`crate::manual_seed`]. Panics for non-float dtypes.
     #[track_caller]
     pub fn randn(shape: impl Into<Shape>, dtype: DType) -> Tensor {
-        ok(Tensor::random(shape, dtype, default_device(), Dist::Normal, "randn"))
+        ok(Tensor::random(
+            shape,
+            dtype,
+            default_device(),
+            Dist::Normal,
+            "randn",
+        ))
     }
 
     pub fn try_rand_on(shape: impl Into<Shape>, dtype: DType, device: Device) -> Result<Tensor> {
@@ -218,7 +287,13 @@ impl Tensor {
     /// toward zero.
     #[track_caller]
     pub fn arange(start: f64, end: f64, step: f64, dtype: DType) -> Tensor {
-        ok(Tensor::try_arange_on(start, end, step, dtype, default_device()))
+        ok(Tensor::try_arange_on(
+            start,
+            end,
+            step,
+            dtype,
+            default_device(),
+        ))
     }
 
     #[track_caller]
@@ -230,8 +305,17 @@ impl Tensor {
         Tensor::try_arange_on(start, end, step, dtype, default_device())
     }
 
-    pub fn try_arange_on(start: f64, end: f64, step: f64, dtype: DType, device: Device) -> Result<Tensor> {
-        let bad = |what: &str| Error::Argument { op: "arange", what: what.into() };
+    pub fn try_arange_on(
+        start: f64,
+        end: f64,
+        step: f64,
+        dtype: DType,
+        device: Device,
+    ) -> Result<Tensor> {
+        let bad = |what: &str| Error::Argument {
+            op: "arange",
+            what: what.into(),
+        };
         if !(start.is_finite() && end.is_finite() && step.is_finite()) {
             return Err(bad("start, end and step must be finite"));
         }
@@ -242,7 +326,10 @@ impl Tensor {
             return Err(bad("the range and the step have opposite signs"));
         }
         if dtype == DType::Bool {
-            return Err(Error::DType { op: "arange", what: "not implemented for bool".into() });
+            return Err(Error::DType {
+                op: "arange",
+                what: "not implemented for bool".into(),
+            });
         }
         let len = ((end - start) / step).ceil().max(0.0);
         if len > (1u64 << 40) as f64 {
@@ -259,9 +346,11 @@ impl Tensor {
 
     pub fn linspace_on(start: f64, end: f64, steps: usize, dtype: DType, device: Device) -> Tensor {
         let step = if steps > 1 { (end - start) / (steps - 1) as f64 } else { 0.0 };
-        // Like PyTorch, the second half counts back from `end` so both ends are exact.
+        // Like PyTorch, the second half counts back from `end` so both ends are exact; one step is `start`.
         let values: Vec<f64> = (0..steps)
-            .map(|i| if i < steps / 2 { start + step * i as f64 } else { end - step * (steps - 1 - i) as f64 })
+            .map(|i| {
+                if i < steps / 2 || steps == 1 { start + step * i as f64 } else { end - step * (steps - 1 - i) as f64 }
+            })
             .collect();
         host_values(values, dtype).to(device)
     }
@@ -274,17 +363,23 @@ fn host_values(values: Vec<f64>, dtype: DType) -> Tensor {
         DType::F64 => crate::runtime::storage::Storage::F64(values),
         _ => {
             let arr = smelt_passes::interp::Array {
-                ty: smelt_passes::TypeInfo { shape: vec![n], dtype },
+                ty: smelt_passes::TypeInfo {
+                    shape: vec![n],
+                    dtype,
+                },
                 data: if dtype.is_float() {
                     smelt_passes::interp::Data::F(values.iter().map(|&v| v as f32 as f64).collect())
                 } else {
                     smelt_passes::interp::Data::I(
-                        values.iter().map(|&v| Scalar::from_f64(v, dtype).to_i64()).collect(),
+                        values
+                            .iter()
+                            .map(|&v| Scalar::from_f64(v, dtype).to_i64())
+                            .collect(),
                     )
                 },
             };
             crate::runtime::storage::Storage::from_array(&arr)
         }
     };
-    Tensor::from_storage(storage, Shape(vec![n]))
+    Tensor::from_storage(storage, Shape::from(vec![n]))
 }

@@ -1,6 +1,8 @@
 //! Elementwise math: broadcasting, PyTorch type promotion, unary functions, comparisons, `where`, casts,
 //! and the arithmetic operators.
 
+use crate::tensor::CACHED_NODES;
+use std::sync::atomic::Ordering;
 use crate::{Category, DType, Error, Result, Scalar, Shape, Tensor, ok};
 use smelt_codegen::{BinaryOp, UnaryOp};
 use smelt_passes::Op;
@@ -13,16 +15,29 @@ pub(crate) fn broadcast_shapes(op: &'static str, a: &[usize], b: &[usize]) -> Re
     let n = a.len().max(b.len());
     let mut out = vec![0; n];
     for i in 0..n {
-        let da = if i + a.len() >= n { a[i + a.len() - n] } else { 1 };
-        let db = if i + b.len() >= n { b[i + b.len() - n] } else { 1 };
+        let da = if i + a.len() >= n {
+            a[i + a.len() - n]
+        } else {
+            1
+        };
+        let db = if i + b.len() >= n {
+            b[i + b.len() - n]
+        } else {
+            1
+        };
         out[i] = match (da, db) {
             (x, y) if x == y => x,
             (1, y) => y,
             (x, 1) => x,
-            _ => return Err(Error::Shape { op, what: format!("shapes {a:?} and {b:?} cannot broadcast") }),
+            _ => {
+                return Err(Error::Shape {
+                    op,
+                    what: format!("shapes {a:?} and {b:?} cannot broadcast"),
+                });
+            }
         };
     }
-    Ok(Shape(out))
+    Ok(Shape::from(out))
 }
 
 /// PyTorch's result type for two tensors (`torch.result_type`): a 0-d operand decides the dtype only when
@@ -50,14 +65,71 @@ pub(crate) fn result_type(a: &Tensor, b: &Tensor) -> DType {
 
 impl Tensor {
     /// A 0-d constant node on this tensor's device.
-    pub(crate) fn const_like(&self, value: Scalar) -> Tensor {
-        Tensor::lazy(Op::Const(value), vec![], Shape(vec![]), value.dtype(), self.device())
+    /// A constant of this tensor's shape and device (one node, no memory). Recently made constants are
+    /// shared: a loop of `x = x + 1.0` reuses one node instead of allocating one per step.
+    pub(crate) fn full_const(&self, value: Scalar) -> Tensor {
+        const KEEP: usize = 8;
+        /// The cache; entries are counted in `CACHED_NODES` while held.
+        struct Recent(Vec<Tensor>);
+        impl Drop for Recent {
+            fn drop(&mut self) {
+                CACHED_NODES.fetch_sub(self.0.len(), Ordering::Relaxed);
+            }
+        }
+        thread_local! {
+            static RECENT: std::cell::RefCell<Recent> = const { std::cell::RefCell::new(Recent(Vec::new())) };
+        }
+        RECENT.with(|recent| {
+            let recent = &mut recent.borrow_mut().0;
+            let hit = recent.iter().position(|t| {
+                matches!(t.op(), Op::Const(c) if *c == value)
+                    && t.shape() == self.shape()
+                    && t.device() == self.device()
+            });
+            if let Some(i) = hit {
+                let t = recent.remove(i);
+                recent.push(t.clone());
+                return t;
+            }
+            let t = Tensor::lazy(
+                Op::Const(value),
+                crate::tensor::Srcs::new(),
+                self.shape().clone(),
+                value.dtype(),
+                self.device(),
+            );
+            if recent.len() == KEEP {
+                recent.remove(0);
+                CACHED_NODES.fetch_sub(1, Ordering::Relaxed);
+            }
+            recent.push(t.clone());
+            CACHED_NODES.fetch_add(1, Ordering::Relaxed);
+            t
+        })
     }
 
-    /// Broadcasts to `shape` with reshape (leading 1s) and expand; no node when already there.
+    /// The value of an unrealized constant node.
+    pub(crate) fn as_const(&self) -> Option<Scalar> {
+        match self.op() {
+            Op::Const(s) if !self.is_realized() && !self.requires_grad() => Some(*s),
+            _ => None,
+        }
+    }
+
+    /// Broadcasts to `shape` with reshape (leading 1s) and expand; no node when already there. A constant
+    /// becomes a constant of the new shape (one node).
     pub(crate) fn broadcast_internal(&self, shape: &[usize]) -> Tensor {
         if self.dims() == shape {
             return self.clone();
+        }
+        if let Some(c) = self.as_const() {
+            return Tensor::lazy(
+                Op::Const(c),
+                crate::tensor::Srcs::new(),
+                Shape::from(shape.to_vec()),
+                c.dtype(),
+                self.device(),
+            );
         }
         let mut t = self.clone();
         if t.ndim() < shape.len() {
@@ -66,7 +138,11 @@ impl Tensor {
             t = t.reshape_internal(dims);
         }
         if t.dims() != shape {
-            t = t.unary_node(Op::Expand(shape.to_vec()), Shape(shape.to_vec()), t.dtype());
+            t = t.unary_node(
+                Op::Expand(shape.to_vec()),
+                Shape::from(shape.to_vec()),
+                t.dtype(),
+            );
         }
         t
     }
@@ -83,7 +159,7 @@ impl Tensor {
     pub(crate) fn binary_internal(&self, op: BinaryOp, rhs: &Tensor) -> Tensor {
         Tensor::lazy(
             Op::Binary(op),
-            vec![self.clone(), rhs.clone()],
+            smallvec::smallvec![self.clone(), rhs.clone()],
             self.shape().clone(),
             op.result_dtype(self.dtype()),
             self.device(),
@@ -95,14 +171,28 @@ impl Tensor {
     }
 
     /// Broadcasts and casts two operands to a common shape and `dtype`.
-    pub(crate) fn align(op: &'static str, a: &Tensor, b: &Tensor, dtype: DType) -> Result<(Tensor, Tensor)> {
+    pub(crate) fn align(
+        op: &'static str,
+        a: &Tensor,
+        b: &Tensor,
+        dtype: DType,
+    ) -> Result<(Tensor, Tensor)> {
         Tensor::same_device(op, &[a, b])?;
         let shape = broadcast_shapes(op, a.dims(), b.dims())?;
-        Ok((a.cast_internal(dtype).broadcast_internal(&shape), b.cast_internal(dtype).broadcast_internal(&shape)))
+        Ok((
+            a.cast_internal(dtype).broadcast_internal(&shape),
+            b.cast_internal(dtype).broadcast_internal(&shape),
+        ))
     }
 
     /// `op(a, b)` with broadcasting and promotion; `float` forces a float result (true division).
-    fn binary(op_name: &'static str, op: BinaryOp, a: &Tensor, b: &Tensor, float: bool) -> Result<Tensor> {
+    fn binary(
+        op_name: &'static str,
+        op: BinaryOp,
+        a: &Tensor,
+        b: &Tensor,
+        float: bool,
+    ) -> Result<Tensor> {
         let mut dtype = result_type(a, b);
         if float && !dtype.is_float() {
             dtype = DEFAULT_FLOAT;
@@ -113,29 +203,54 @@ impl Tensor {
     }
 
     /// `op(self, scalar)` with a weak f64 scalar on the right (or left with `flip`).
-    fn binary_scalar(&self, op_name: &'static str, op: BinaryOp, s: f64, flip: bool, float: bool) -> Result<Tensor> {
+    fn binary_scalar(
+        &self,
+        op_name: &'static str,
+        op: BinaryOp,
+        s: f64,
+        flip: bool,
+        float: bool,
+    ) -> Result<Tensor> {
         let mut dtype = self.dtype().promote_weak(Category::Float);
         if float && !dtype.is_float() {
             dtype = DEFAULT_FLOAT;
         }
         check_binary_dtype(op_name, op, dtype)?;
         let x = self.cast_internal(dtype);
-        let c = self.const_like(Scalar::from_f64(s, dtype)).broadcast_internal(self.dims());
-        Ok(if flip { c.binary_internal(op, &x) } else { x.binary_internal(op, &c) })
+        let c = self.full_const(Scalar::from_f64(s, dtype));
+        Ok(if flip {
+            c.binary_internal(op, &x)
+        } else {
+            x.binary_internal(op, &c)
+        })
     }
 
     /// A comparison with broadcasting; operands are promoted to a common dtype first.
-    fn compare(op_name: &'static str, op: BinaryOp, a: &Tensor, b: &Tensor, swap: bool) -> Result<Tensor> {
+    fn compare(
+        op_name: &'static str,
+        op: BinaryOp,
+        a: &Tensor,
+        b: &Tensor,
+        swap: bool,
+    ) -> Result<Tensor> {
         let dtype = result_type(a, b);
         let (x, y) = Tensor::align(op_name, a, b, dtype)?;
-        Ok(if swap { y.binary_internal(op, &x) } else { x.binary_internal(op, &y) })
+        Ok(if swap {
+            y.binary_internal(op, &x)
+        } else {
+            x.binary_internal(op, &y)
+        })
     }
 
     fn compare_scalar(&self, op: BinaryOp, s: f64, swap: bool) -> Tensor {
         let dtype = self.dtype().promote_weak(Category::Float);
         let x = self.cast_internal(dtype);
-        let c = self.const_like(Scalar::from_f64(s, dtype)).broadcast_internal(self.dims());
-        if swap { c.binary_internal(op, &x) } else { x.binary_internal(op, &c) }
+        let c = self.full_const(Scalar::from_f64(s, dtype));
+        if swap {
+            c.binary_internal(op, &x)
+        } else {
+            x.binary_internal(op, &c)
+        }
     }
 
     /// A float-only unary function: integer and bool inputs become the default float first.
@@ -145,16 +260,31 @@ impl Tensor {
 
     /// The tensor as a float dtype (itself if already float).
     pub(crate) fn to_float(&self) -> Tensor {
-        if self.dtype().is_float() { self.clone() } else { self.cast_internal(DEFAULT_FLOAT) }
+        if self.dtype().is_float() {
+            self.clone()
+        } else {
+            self.cast_internal(DEFAULT_FLOAT)
+        }
     }
 }
 
 fn check_binary_dtype(op_name: &'static str, op: BinaryOp, dtype: DType) -> Result<()> {
-    if dtype == DType::Bool && matches!(op, BinaryOp::Sub | BinaryOp::Div | BinaryOp::Rem | BinaryOp::Pow) {
-        return Err(Error::DType { op: op_name, what: "not supported for two bool tensors".into() });
+    if dtype == DType::Bool
+        && matches!(
+            op,
+            BinaryOp::Sub | BinaryOp::Div | BinaryOp::Rem | BinaryOp::Pow
+        )
+    {
+        return Err(Error::DType {
+            op: op_name,
+            what: "not supported for two bool tensors".into(),
+        });
     }
     if op.is_bitwise() && dtype.is_float() {
-        return Err(Error::DType { op: op_name, what: format!("not supported for {dtype} tensors") });
+        return Err(Error::DType {
+            op: op_name,
+            what: format!("not supported for {dtype} tensors"),
+        });
     }
     Ok(())
 }
@@ -287,7 +417,10 @@ impl Tensor {
 
     pub fn try_neg(&self) -> Result<Tensor> {
         if self.dtype() == DType::Bool {
-            return Err(Error::DType { op: "neg", what: "negation of a bool tensor is not supported".into() });
+            return Err(Error::DType {
+                op: "neg",
+                what: "negation of a bool tensor is not supported".into(),
+            });
         }
         Ok(self.unary_internal(UnaryOp::Neg))
     }
@@ -299,12 +432,20 @@ impl Tensor {
 
     /// `|x|`.
     pub fn abs(&self) -> Tensor {
-        if self.dtype() == DType::Bool { self.clone() } else { self.unary_internal(UnaryOp::Abs) }
+        if self.dtype() == DType::Bool {
+            self.clone()
+        } else {
+            self.unary_internal(UnaryOp::Abs)
+        }
     }
 
     /// -1, 0 or 1 by sign (NaN stays NaN).
     pub fn sign(&self) -> Tensor {
-        if self.dtype() == DType::Bool { self.clone() } else { self.unary_internal(UnaryOp::Sign) }
+        if self.dtype() == DType::Bool {
+            self.clone()
+        } else {
+            self.unary_internal(UnaryOp::Sign)
+        }
     }
 
     /// Rounds down; integers are returned as they are.
@@ -328,12 +469,20 @@ impl Tensor {
     }
 
     fn round_like(&self, op: UnaryOp) -> Tensor {
-        if self.dtype().is_float() { self.unary_internal(op) } else { self.clone() }
+        if self.dtype().is_float() {
+            self.unary_internal(op)
+        } else {
+            self.clone()
+        }
     }
 
     /// Logical not of a bool tensor (other dtypes: `x == 0`).
     pub fn logical_not(&self) -> Tensor {
-        if self.dtype() == DType::Bool { self.unary_internal(UnaryOp::Not) } else { self.eq_scalar(0.0) }
+        if self.dtype() == DType::Bool {
+            self.unary_internal(UnaryOp::Not)
+        } else {
+            self.eq_scalar(0.0)
+        }
     }
 
     /// `x * x`.
@@ -352,7 +501,7 @@ impl Tensor {
         if self.dtype() == DType::Bool {
             return self.clone();
         }
-        let zero = self.const_like(Scalar::zero(self.dtype())).broadcast_internal(self.dims());
+        let zero = self.full_const(Scalar::zero(self.dtype()));
         self.binary_internal(BinaryOp::Max, &zero)
     }
 
@@ -419,14 +568,26 @@ impl Tensor {
     pub fn try_where_cond(cond: &Tensor, a: &Tensor, b: &Tensor) -> Result<Tensor> {
         Tensor::same_device("where", &[cond, a, b])?;
         if cond.dtype() != DType::Bool {
-            return Err(Error::DType { op: "where", what: format!("condition must be bool, got {}", cond.dtype()) });
+            return Err(Error::DType {
+                op: "where",
+                what: format!("condition must be bool, got {}", cond.dtype()),
+            });
         }
         let shape = broadcast_shapes("where", cond.dims(), a.dims())?;
         let shape = broadcast_shapes("where", &shape, b.dims())?;
         let dtype = result_type(a, b);
         let c = cond.broadcast_internal(&shape);
-        let (x, y) = (a.cast_internal(dtype).broadcast_internal(&shape), b.cast_internal(dtype).broadcast_internal(&shape));
-        Ok(Tensor::lazy(Op::Where, vec![c, x, y], shape, dtype, cond.device()))
+        let (x, y) = (
+            a.cast_internal(dtype).broadcast_internal(&shape),
+            b.cast_internal(dtype).broadcast_internal(&shape),
+        );
+        Ok(Tensor::lazy(
+            Op::Where,
+            smallvec::smallvec![c, x, y],
+            shape,
+            dtype,
+            cond.device(),
+        ))
     }
 
     /// `self ? a : b` for a bool `self` (`cond.where_(&a, &b)`).
@@ -442,25 +603,37 @@ impl Tensor {
 
     /// `x != x`: true where NaN.
     pub fn isnan(&self) -> Tensor {
-        if self.dtype().is_float() { self.ne(self) } else { self.zeros_like_dtype(DType::Bool) }
+        if self.dtype().is_float() {
+            self.ne(self)
+        } else {
+            self.zeros_like_dtype(DType::Bool)
+        }
     }
 
     /// True where ±inf.
     pub fn isinf(&self) -> Tensor {
-        if self.dtype().is_float() { self.abs().eq_scalar(f64::INFINITY) } else { self.zeros_like_dtype(DType::Bool) }
+        if self.dtype().is_float() {
+            self.abs().eq_scalar(f64::INFINITY)
+        } else {
+            self.zeros_like_dtype(DType::Bool)
+        }
     }
 
     /// True where finite (not NaN, not ±inf).
     pub fn isfinite(&self) -> Tensor {
-        if self.dtype().is_float() { self.abs().lt_scalar(f64::INFINITY) } else { self.ones_like_dtype(DType::Bool) }
+        if self.dtype().is_float() {
+            self.abs().lt_scalar(f64::INFINITY)
+        } else {
+            self.ones_like_dtype(DType::Bool)
+        }
     }
 
     pub(crate) fn zeros_like_dtype(&self, dtype: DType) -> Tensor {
-        self.const_like(Scalar::zero(dtype)).broadcast_internal(self.dims())
+        self.full_const(Scalar::zero(dtype))
     }
 
     pub(crate) fn ones_like_dtype(&self, dtype: DType) -> Tensor {
-        self.const_like(Scalar::one(dtype)).broadcast_internal(self.dims())
+        self.full_const(Scalar::one(dtype))
     }
 }
 
@@ -493,7 +666,13 @@ macro_rules! operator {
             type Output = Tensor;
             #[track_caller]
             fn $method(self, rhs: Tensor) -> Tensor {
-                ok(Tensor::binary(stringify!($method), $op, &self, &rhs, $float))
+                ok(Tensor::binary(
+                    stringify!($method),
+                    $op,
+                    &self,
+                    &rhs,
+                    $float,
+                ))
             }
         }
         impl std::ops::$trait<f64> for &Tensor {

@@ -14,9 +14,16 @@ fn norm_dims(op: &'static str, dims: &[isize], ndim: usize) -> Result<Vec<usize>
     for &d in dims {
         let d = norm_dim(op, d, ndim)?;
         if out.contains(&d) {
-            return Err(Error::Shape { op, what: format!("dim {d} appears more than once in {dims:?}") });
+            return Err(Error::Shape {
+                op,
+                what: format!("dim {d} appears more than once in {dims:?}"),
+            });
         }
         out.push(d);
+    }
+    if ndim == 0 {
+        // A 0-d tensor accepts dim 0 and -1 (as PyTorch) but has no axis to reduce.
+        return Ok(vec![]);
     }
     out.sort_unstable();
     Ok(out)
@@ -34,27 +41,52 @@ impl Tensor {
         let r = if axes.is_empty() {
             self.clone()
         } else {
-            self.unary_node(Op::Reduce { op, axes: axes.clone() }, Shape(kept.clone()), self.dtype())
+            self.unary_node(
+                Op::Reduce {
+                    op,
+                    axes: axes.clone(),
+                },
+                Shape::from(kept.clone()),
+                self.dtype(),
+            )
         };
         if keepdim {
             return r;
         }
-        let dims = self.dims().iter().enumerate().filter(|(i, _)| !axes.contains(i)).map(|(_, &d)| d).collect();
+        let dims = self
+            .dims()
+            .iter()
+            .enumerate()
+            .filter(|(i, _)| !axes.contains(i))
+            .map(|(_, &d)| d)
+            .collect();
         r.reshape_internal(dims)
     }
 
     /// A reduction as the user sees it: dims checked, dtype rules applied.
-    fn reduce(&self, name: &'static str, op: ReduceOp, dims: &[isize], keepdim: bool) -> Result<Tensor> {
+    fn reduce(
+        &self,
+        name: &'static str,
+        op: ReduceOp,
+        dims: &[isize],
+        keepdim: bool,
+    ) -> Result<Tensor> {
         let axes = norm_dims(name, dims, self.ndim())?;
         let x = match op {
             // Integer and bool sums and products accumulate in i64, as in PyTorch.
-            ReduceOp::Sum | ReduceOp::Prod if !self.dtype().is_float() => self.cast_internal(DType::I64),
+            ReduceOp::Sum | ReduceOp::Prod if !self.dtype().is_float() => {
+                self.cast_internal(DType::I64)
+            }
             _ => self.clone(),
         };
-        if matches!(op, ReduceOp::Max | ReduceOp::Min) && axes.iter().any(|&a| self.dims()[a] == 0) {
+        if matches!(op, ReduceOp::Max | ReduceOp::Min) && axes.iter().any(|&a| self.dims()[a] == 0)
+        {
             return Err(Error::Shape {
                 op: name,
-                what: format!("cannot reduce a zero-size dim of shape {}: the result has no identity", self.shape()),
+                what: format!(
+                    "cannot reduce a zero-size dim of shape {}: the result has no identity",
+                    self.shape()
+                ),
             });
         }
         Ok(x.reduce_internal(op, &axes, keepdim))
@@ -169,11 +201,22 @@ impl Tensor {
     }
 
     /// Variance with a given correction (0: population variance, 1: unbiased).
-    pub fn try_var_correction(&self, dims: &[isize], keepdim: bool, correction: usize) -> Result<Tensor> {
+    pub fn try_var_correction(
+        &self,
+        dims: &[isize],
+        keepdim: bool,
+        correction: usize,
+    ) -> Result<Tensor> {
         self.var_correction("var", dims, keepdim, correction)
     }
 
-    fn var_correction(&self, name: &'static str, dims: &[isize], keepdim: bool, correction: usize) -> Result<Tensor> {
+    fn var_correction(
+        &self,
+        name: &'static str,
+        dims: &[isize],
+        keepdim: bool,
+        correction: usize,
+    ) -> Result<Tensor> {
         self.require_float(name)?;
         let axes = norm_dims(name, dims, self.ndim())?;
         let n = self.reduced_count(&axes);
@@ -227,23 +270,57 @@ impl Tensor {
     }
 
     /// `min over dim of (x is the extreme ? index : n)`: the first index reaching the extreme.
-    fn arg_extreme(&self, name: &'static str, op: ReduceOp, dim: isize, keepdim: bool) -> Result<Tensor> {
+    fn arg_extreme(
+        &self,
+        name: &'static str,
+        op: ReduceOp,
+        dim: isize,
+        keepdim: bool,
+    ) -> Result<Tensor> {
         let d = self.norm_dim(name, dim)?;
-        let x = if self.ndim() == 0 { self.reshape_internal(vec![1]) } else { self.clone() };
+        let x = if self.ndim() == 0 {
+            self.reshape_internal(vec![1])
+        } else {
+            self.clone()
+        };
         let n = x.dims()[d];
         if n == 0 {
-            return Err(Error::Shape { op: name, what: format!("cannot reduce the zero-size dim {d} of shape {}", self.shape()) });
+            return Err(Error::Shape {
+                op: name,
+                what: format!(
+                    "cannot reduce the zero-size dim {d} of shape {}",
+                    self.shape()
+                ),
+            });
         }
-        let ext = x.reduce_internal(op, &[d], true).broadcast_internal(x.dims());
+        let ext = x
+            .reduce_internal(op, &[d], true)
+            .broadcast_internal(x.dims());
         let mut hit = x.binary_internal(BinaryOp::CmpEq, &ext);
         if x.dtype().is_float() {
             hit = hit.binary_internal(BinaryOp::Or, &x.binary_internal(BinaryOp::CmpNe, &x));
         }
-        let iota = Tensor::lazy(Op::Iota { axis: d }, vec![], x.shape().clone(), DType::I64, x.device());
-        let none = x.const_like(Scalar::I64(n as i64)).broadcast_internal(x.dims());
-        let idx = Tensor::lazy(Op::Where, vec![hit, iota, none], x.shape().clone(), DType::I64, x.device());
+        let iota = Tensor::lazy(
+            Op::Iota { axis: d },
+            crate::tensor::Srcs::new(),
+            x.shape().clone(),
+            DType::I64,
+            x.device(),
+        );
+        let none = x.full_const(Scalar::I64(n as i64));
+        let idx = Tensor::lazy(
+            Op::Where,
+            smallvec::smallvec![hit, iota, none],
+            x.shape().clone(),
+            DType::I64,
+            x.device(),
+        );
         let r = idx.reduce_internal(ReduceOp::Min, &[d], keepdim);
-        Ok(if self.ndim() == 0 { r.reshape_internal(vec![]) } else { r })
+        Ok(if self.ndim() == 0 {
+            r.reshape_internal(vec![])
+        } else {
+            r
+        })
     }
 
     /// `exp(x) / sum(exp(x))` along `dim`, computed stably (the max is subtracted first).
@@ -300,7 +377,9 @@ impl Tensor {
         let m = self.reduce_internal(ReduceOp::Max, &[d], true).detach();
         let finite = m.isfinite();
         let m = Tensor::where_cond(&finite, &m, &m.zeros_like_dtype(m.dtype()));
-        let s = (self - &m.broadcast_internal(self.dims())).exp().reduce_internal(ReduceOp::Sum, &[d], true);
+        let s = (self - &m.broadcast_internal(self.dims()))
+            .exp()
+            .reduce_internal(ReduceOp::Sum, &[d], true);
         s.log() + m
     }
 
@@ -308,7 +387,10 @@ impl Tensor {
         if !self.dtype().is_float() {
             return Err(Error::DType {
                 op,
-                what: format!("needs a floating point tensor, got {} (cast with to_dtype first)", self.dtype()),
+                what: format!(
+                    "needs a floating point tensor, got {} (cast with to_dtype first)",
+                    self.dtype()
+                ),
             });
         }
         Ok(())

@@ -4,14 +4,16 @@
 use super::storage::Storage;
 use super::{Buffer, HostBuffer};
 use crate::{Error, Result, Tensor};
-use smelt_passes::interp::{self, EvalError};
 use smelt_passes::Graph;
+use smelt_passes::interp::{self, EvalError};
 
 pub(crate) fn run(graph: &Graph, inputs: &[Tensor]) -> Result<Vec<Buffer>> {
     let arrays = inputs
         .iter()
         .map(|t| {
-            let s = t.host_storage().ok_or_else(|| Error::Internal("interpreter input is not on the host".into()))?;
+            let s = t
+                .host_storage()
+                .ok_or_else(|| Error::Internal("interpreter input is not on the host".into()))?;
             Ok(s.to_array(t.dims()))
         })
         .collect::<Result<Vec<_>>>()?;
@@ -19,5 +21,8 @@ pub(crate) fn run(graph: &Graph, inputs: &[Tensor]) -> Result<Vec<Buffer>> {
         EvalError::IndexOutOfRange { size, .. } => Error::IndexOutOfRange { op: "gather", size },
         other => Error::Internal(other.to_string()),
     })?;
-    Ok(outs.iter().map(|a| Buffer::Cpu(HostBuffer::new(Storage::from_array(a)))).collect())
+    Ok(outs
+        .iter()
+        .map(|a| Buffer::Cpu(HostBuffer::new(Storage::from_array(a))))
+        .collect())
 }

@@ -1,10 +1,14 @@
 //! The runtime: buffers on devices, and running what the compiler produced. The only part of smelt that
 //! allocates device memory or calls generated code.
 
+pub(crate) mod cpu;
+#[doc(hidden)]
+pub mod gpu;
+mod gpu_exec;
 pub(crate) mod interp;
 pub mod storage;
 
-use crate::realize::Work;
+use crate::realize::Traversal;
 use crate::{Device, Error, Result, Tensor};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -39,49 +43,151 @@ impl Drop for HostBuffer {
 }
 
 /// The memory behind a realized tensor.
-#[derive(Clone, Debug)]
+#[derive(Clone)]
 pub(crate) enum Buffer {
     Cpu(Arc<HostBuffer>),
+    Gpu(Arc<gpu::GpuBuffer>),
 }
 
 impl Buffer {
     pub(crate) fn host(&self) -> Option<&Arc<HostBuffer>> {
         match self {
             Buffer::Cpu(b) => Some(b),
+            Buffer::Gpu(_) => None,
         }
     }
 }
 
-/// Which CPU backend runs graphs: the JIT by default, the reference interpreter with `SMELT_BACKEND=interp`.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Backend {
-    Interp,
+/// Whether a GPU adapter is available (fast after the first call; never panics).
+pub fn gpu_available() -> bool {
+    gpu::gpu_available()
 }
 
-pub(crate) fn cpu_backend() -> Backend {
-    Backend::Interp
+/// Which CPU backend runs graphs.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Backend {
+    /// The reference interpreter over the graph IR (`SMELT_BACKEND=interp`): the oracle.
+    Interp,
+    /// The full compiler pipeline with kernels run by the kernel IR's reference evaluator
+    /// (`SMELT_BACKEND=eval`): slow; checks fusion and lowering apart from code generation.
+    Eval,
+    /// The full compiler pipeline with kernels compiled by Cranelift (the default, `SMELT_BACKEND=jit`).
+    Jit,
+}
+
+thread_local! {
+    static BACKEND: std::cell::Cell<Option<Backend>> = const { std::cell::Cell::new(None) };
+}
+
+/// The CPU backend of this thread: set by [`with_backend`], else `SMELT_BACKEND`, else the default.
+pub fn cpu_backend() -> Backend {
+    if let Some(b) = BACKEND.with(|b| b.get()) {
+        return b;
+    }
+    static FROM_ENV: std::sync::OnceLock<Backend> = std::sync::OnceLock::new();
+    *FROM_ENV.get_or_init(|| match std::env::var("SMELT_BACKEND").as_deref() {
+        Ok("interp") => Backend::Interp,
+        Ok("eval") => Backend::Eval,
+        _ => Backend::Jit,
+    })
+}
+
+/// Runs `f` with this thread's realizes on `backend` (for differential tests).
+pub fn with_backend<R>(backend: Backend, f: impl FnOnce() -> R) -> R {
+    struct Restore(Option<Backend>);
+    impl Drop for Restore {
+        fn drop(&mut self) {
+            BACKEND.with(|b| b.set(self.0));
+        }
+    }
+    let _restore = Restore(BACKEND.with(|b| b.replace(Some(backend))));
+    f()
+}
+
+/// Compiled plans by the work graph's structure and the backend.
+fn plan_cache()
+-> &'static std::sync::Mutex<std::collections::HashMap<(u64, Backend), Arc<cpu::Plan>>> {
+    static CACHE: std::sync::OnceLock<
+        std::sync::Mutex<std::collections::HashMap<(u64, Backend), Arc<cpu::Plan>>>,
+    > = std::sync::OnceLock::new();
+    CACHE.get_or_init(Default::default)
+}
+
+fn cpu_plan(tr: &Traversal, backend: Backend) -> Result<Arc<cpu::Plan>> {
+    let key = (tr.key, backend);
+    if let Some(p) = plan_cache()
+        .lock()
+        .unwrap_or_else(|e| e.into_inner())
+        .get(&key)
+    {
+        return Ok(p.clone());
+    }
+    let plan = Arc::new(on_big_stack(|| -> Result<cpu::Plan> {
+        let compiled = smelt_passes::pipeline::compile(&tr.graph()).map_err(Error::Internal)?;
+        let plan = cpu::Plan::new(compiled.schedule.clone(), |k| match backend {
+            Backend::Jit => cpu::jit(k),
+            _ => Ok(cpu::Exec::Eval),
+        })?;
+        // SMELT_DEBUG=2..4: the compile report.
+        crate::debug::compiled(Device::Cpu, &compiled, |i| match &plan.execs[i] {
+            Some(cpu::Exec::Jit(p)) => vec![crate::explain::Code {
+                lang: "clif (host)".into(),
+                text: Ok(p.clif().to_string()),
+            }],
+            _ => vec![],
+        });
+        Ok(plan)
+    })?);
+    plan_cache()
+        .lock()
+        .unwrap_or_else(|e| e.into_inner())
+        .insert(key, plan.clone());
+    Ok(plan)
+}
+
+/// Runs `f` on a thread with a large stack: the passes recurse over expressions, and a program may be
+/// deeper than the caller's stack allows (test threads have 2 MiB).
+pub(crate) fn on_big_stack<R: Send>(f: impl FnOnce() -> R + Send) -> R {
+    std::thread::scope(|s| {
+        std::thread::Builder::new()
+            .name("smelt-compile".into())
+            .stack_size(256 << 20)
+            .spawn_scoped(s, f)
+            .expect("spawning the compiler thread")
+            .join()
+            .unwrap_or_else(|e| std::panic::resume_unwind(e))
+    })
 }
 
 /// Runs a collected work graph on `device`, returning one buffer per graph output.
-pub(crate) fn run(device: Device, work: &Work) -> Result<Vec<Buffer>> {
+pub(crate) fn run(device: Device, tr: &Traversal) -> Result<Vec<Buffer>> {
     match device {
         Device::Cpu => match cpu_backend() {
-            Backend::Interp => interp::run(&work.graph, &work.inputs),
+            Backend::Interp => interp::run(&tr.graph(), &tr.inputs),
+            backend => {
+                let plan = cpu_plan(tr, backend)?;
+                let inputs = tr
+                    .inputs
+                    .iter()
+                    .map(|t| t.buffer().and_then(|b| b.host()).cloned())
+                    .collect::<Option<Vec<_>>>()
+                    .ok_or_else(|| {
+                        Error::Internal("CPU graph input is not in host memory".into())
+                    })?;
+                plan.run(&inputs)
+            }
         },
-        Device::Gpu(i) => Err(Error::Device(format!("gpu:{i} is not available: no GPU backend in this build"))),
+        Device::Gpu(i) => gpu_exec::run(i, tr),
     }
 }
 
 /// Performs a lazy transfer: realizes the source and copies its buffer onto the transfer's device.
 pub(crate) fn transfer(t: &Tensor) -> Result<()> {
-    let src = t.srcs().into_iter().next().ok_or_else(|| Error::Internal("transfer without a source".into()))?;
-    match (src.device(), t.device()) {
-        (_, Device::Gpu(i)) | (Device::Gpu(i), _) => {
-            Err(Error::Device(format!("gpu:{i} is not available: no GPU backend in this build")))
-        }
-        (Device::Cpu, Device::Cpu) => {
-            t.set_buffer(src.realized_buffer()?);
-            Ok(())
-        }
-    }
+    let src = t
+        .srcs()
+        .into_iter()
+        .next()
+        .ok_or_else(|| Error::Internal("transfer without a source".into()))?;
+    t.set_buffer(gpu_exec::copy(&src, t.device())?);
+    Ok(())
 }

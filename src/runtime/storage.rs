@@ -4,8 +4,8 @@
 //! it back. Kernel outputs are allocated here and written by kernels before anyone can read them.
 
 use crate::DType;
-use smelt_passes::interp::{Array, Data};
 use smelt_passes::TypeInfo;
+use smelt_passes::interp::{Array, Data};
 /// A typed host buffer.
 #[derive(Debug)]
 pub enum Storage {
@@ -62,9 +62,14 @@ impl Storage {
         }
     }
 
-    /// The base address, for kernels.
+    /// The base address, for kernels that read the buffer.
     pub(crate) fn as_ptr(&self) -> *const u8 {
         each!(self, v => v.as_ptr() as *const u8)
+    }
+
+    /// The base address, for the kernel that writes the buffer.
+    pub(crate) fn as_mut_ptr(&mut self) -> *mut u8 {
+        each!(self, v => v.as_mut_ptr() as *mut u8)
     }
 
     /// The elements as little-endian bytes (a copy).
@@ -83,7 +88,8 @@ impl Storage {
     /// any nonzero byte).
     pub(crate) fn from_bytes(dtype: DType, bytes: &[u8]) -> Storage {
         fn chunks<const N: usize>(b: &[u8]) -> impl Iterator<Item = [u8; N]> + '_ {
-            b.chunks_exact(N).map(|c| c.try_into().expect("exact chunk"))
+            b.chunks_exact(N)
+                .map(|c| c.try_into().expect("exact chunk"))
         }
         match dtype {
             DType::Bool => Storage::Bool(bytes.iter().map(|&b| b != 0).collect()),
@@ -105,7 +111,13 @@ impl Storage {
             Storage::F32(v) => Data::F(v.iter().map(|&x| x as f64).collect()),
             Storage::F64(v) => Data::F(v.clone()),
         };
-        Array { ty: TypeInfo { shape: shape.to_vec(), dtype: self.dtype() }, data }
+        Array {
+            ty: TypeInfo {
+                shape: shape.to_vec(),
+                dtype: self.dtype(),
+            },
+            data,
+        }
     }
 
     /// A buffer holding an interpreter array's values.

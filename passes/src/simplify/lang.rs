@@ -5,11 +5,9 @@
 //! bind with pattern variables:
 //!
 //! ```text
-//! %0 = input 0 : f32[4,8]                (binary add in0 (expand (reshape (const 0.0f32) [1,1]) [4,8]))
-//! %1 = const 0.0f32 : f32[]
-//! %2 = reshape %1 [1,1] : f32[1,1]       a rule reads: (binary add ?x ?z) => ?x  if ?z is zero
-//! %3 = expand %2 [4,8] : f32[4,8]
-//! %4 = add %0, %3 : f32[4,8]
+//! %0 = input 0 : f32[4,8]                (binary add in0 (const 0.0f32 [4,8]))
+//! %1 = const 0.0f32 : f32[4,8]
+//! %2 = add %0, %1 : f32[4,8]             a rule reads: (binary add ?x ?z) => ?x  if ?z is zero
 //! ```
 //!
 //! One op kind per elementwise family (`unary`, `binary`, `reduce`) with the kind as a payload means a
@@ -27,7 +25,7 @@ define_language! {
     /// The graph IR as an egg language. Children that are payloads come after the tensor operands.
     pub enum TensorLang {
         // ---- leaves ----
-        "const"   = Const(Id),          // (const 2.0f32): a 0-d constant
+        "const"   = Const([Id; 2]),     // (const 2.0f32 [4,8]): one value broadcast to a shape
         Input(InputRef),                // in0: input buffer 0
         Leaf(Leaf),                     // iota / rand leaves, opaque to the rules
         // ---- elementwise ----
@@ -395,7 +393,7 @@ impl Payloads for RecExpr<TensorLang> {
 }
 
 /// A tensor node read as a graph op: the op, its tensor operands, and what the op alone does not say
-/// about the result (a slice's shape, an iota's or random leaf's type).
+/// about the result (a slice's shape, a constant's, iota's or random leaf's type).
 pub struct OpView {
     pub op: Op,
     pub srcs: Vec<Id>,
@@ -410,7 +408,11 @@ pub fn op_view(node: &TensorLang, p: &impl Payloads) -> Option<OpView> {
     let plain = |op: Op, srcs: &[Id]| Some(OpView { op, srcs: srcs.to_vec(), slice_shape: None, leaf_ty: None });
     let kind = |id: Id| p.payload(id);
     match node {
-        T::Const(l) => plain(Op::Const(p.lit(*l)?), &[]),
+        T::Const([l, s]) => {
+            let v = p.lit(*l)?;
+            let ty = TypeInfo { shape: p.dims(*s)?.to_vec(), dtype: v.dtype() };
+            Some(OpView { op: Op::Const(v), srcs: vec![], slice_shape: None, leaf_ty: Some(ty) })
+        }
         T::Input(i) => plain(Op::Input(i.0), &[]),
         T::Leaf(l) => Some(OpView { op: l.op(), srcs: vec![], slice_shape: None, leaf_ty: Some(l.ty()) }),
         T::Unary([op, x]) => match kind(*op)? {
@@ -465,7 +467,7 @@ pub fn from_graph(graph: &Graph) -> GraphExpr {
         let s: Vec<Id> = n.srcs.iter().map(|s| nodes[s.index()]).collect();
         let node = match &n.op {
             Op::Input(i) => TensorLang::Input(InputRef(*i)),
-            Op::Const(v) => TensorLang::Const(b.lit(*v)),
+            Op::Const(v) => TensorLang::Const([b.lit(*v), b.dims(&n.ty.shape)]),
             Op::Iota { axis } => TensorLang::Leaf(Leaf(Box::new(LeafKind::Iota {
                 axis: *axis,
                 shape: n.ty.shape.clone(),
@@ -544,7 +546,7 @@ mod tests {
         assert_eq!("amax".parse::<ROp>().unwrap().0, ReduceOp::Max);
         assert_eq!("max".parse::<BOp>().unwrap().0, BinaryOp::Max);
         assert!("max".parse::<ROp>().is_err());
-        let e: RecExpr<TensorLang> = "(binary add in0 (expand (reshape (const 0.0f32) [1,1]) [4,8]))".parse().unwrap();
-        assert_eq!(e.to_string(), "(binary add in0 (expand (reshape (const 0.0f32) [1,1]) [4,8]))");
+        let e: RecExpr<TensorLang> = "(binary add in0 (const 0.0f32 [4,8]))".parse().unwrap();
+        assert_eq!(e.to_string(), "(binary add in0 (const 0.0f32 [4,8]))");
     }
 }

@@ -11,12 +11,10 @@
 //! %0 = input 0 : f32[2,3]                      %0 = input 0 : f32[2,3]
 //! %1 = permute %0 [1,0] : f32[3,2]             %1 = exp %0 : f32[2,3]
 //! %2 = exp %1 : f32[3,2]                       outputs %1
-//! %3 = const 1.0f32 : f32[]
-//! %4 = reshape %3 [1,1] : f32[1,1]             fired permute-unary, permute-permute, mul-one, ...
-//! %5 = expand %4 [3,2] : f32[3,2]
-//! %6 = mul %2, %5 : f32[3,2]
-//! %7 = permute %6 [1,0] : f32[2,3]
-//! outputs %7
+//! %3 = const 1.0f32 : f32[3,2]
+//! %4 = mul %2, %3 : f32[3,2]                   fired mul-one, permute-unary, permute-permute
+//! %5 = permute %4 [1,0] : f32[2,3]
+//! outputs %5
 //! ```
 //!
 //! # Invariants
