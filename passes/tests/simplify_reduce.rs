@@ -51,9 +51,9 @@ cases! {
     keeps_prod_expand:     "x:f32[2,1]",             "(prod (expand x [2,5]) [1])";
     keeps_sum_over_unbroadcast_axis: "x:f32[2,1]",   "(sum (expand x [2,5]) [0])";
     // ---- reductions of constants (folded by the analysis) ----
-    fold_const_sum:        "",                       "(sum (expand (reshape (const 1.5 f32) [1,1]) [2,3]) [1])";
-    fold_const_max_exact:  "",                       "(amax (expand (reshape (const 1.5 f32) [1,1]) [2,3]) [0,1])", SimplifyOptions::exact();
-    fold_const_u8_wraps:   "",                       "(sum (expand (reshape (const 100 u8) [1]) [3]) [0])", SimplifyOptions::exact();
-    fold_const_prod_i32:   "",                       "(prod (expand (reshape (const 3 i32) [1]) [4]) [0])", SimplifyOptions::exact();
-    keeps_float_sum_of_const_exact: "",              "(sum (expand (reshape (const 0.1 f32) [1]) [3]) [0])", SimplifyOptions::exact();
+    fold_const_sum:        "",                       "(sum (const 1.5 f32 [2,3]) [1])";
+    fold_const_max_exact:  "",                       "(amax (const 1.5 f32 [2,3]) [0,1])", SimplifyOptions::exact();
+    fold_const_u8_wraps:   "",                       "(sum (const 100 u8 [3]) [0])", SimplifyOptions::exact();
+    fold_const_prod_i32:   "",                       "(prod (const 3 i32 [4]) [0])", SimplifyOptions::exact();
+    keeps_float_sum_of_const_exact: "",              "(sum (const 0.1 f32 [3]) [0])", SimplifyOptions::exact();
 }
