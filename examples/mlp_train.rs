@@ -124,8 +124,8 @@ fn main() -> Result<()> {
             opt.step()?;
             // `backward` realized the loss with the gradients: reading it costs nothing.
             loss_sum += loss.item::<f32>()? as f64;
-            bar.inc(1);
             bar.set_message(format!("loss {:.4}", loss_sum / (b + 1) as f64));
+            bar.inc(1);
         }
         let train_accuracy = accuracy(&model, &train)?;
         test_accuracy = accuracy(&model, &test)?;
