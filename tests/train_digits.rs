@@ -120,6 +120,18 @@ fn an_mlp_learns_the_digits_and_compiles_its_step_once() {
     assert!(after >= 0.93, "test accuracy {after}");
 }
 
+/// Linear layers of the given sizes with relu between them.
+fn mlp(sizes: &[usize]) -> nn::Sequential {
+    let mut m = nn::Sequential::new();
+    for (i, w) in sizes.windows(2).enumerate() {
+        if i > 0 {
+            m = m.append(nn::Activation::Relu);
+        }
+        m = m.append(Linear::new(w[0], w[1]));
+    }
+    m
+}
+
 /// Runs `steps` training steps of `model` on fixed data; returns the plans compiled after each step.
 fn compiles_per_step(
     model: &impl Module,
@@ -143,16 +155,6 @@ fn the_second_step_compiles_nothing() {
     use smelt::optim::Adam;
     // W4's shapes: batch 256, 784 → 512 → 512 → 10, plain SGD.
     smelt::manual_seed(1);
-    let mlp = |sizes: &[usize]| {
-        let mut m = nn::Sequential::new();
-        for (i, w) in sizes.windows(2).enumerate() {
-            if i > 0 {
-                m = m.append(nn::Activation::Relu);
-            }
-            m = m.append(Linear::new(w[0], w[1]));
-        }
-        m
-    };
     let model = mlp(&[784, 512, 512, 10]);
     let x = Tensor::randn([256, 784], DType::F32).realize().unwrap();
     let y = Tensor::from_vec((0..256).map(|i| i % 10).collect::<Vec<i64>>(), [256]);
@@ -191,4 +193,45 @@ fn the_second_step_compiles_nothing() {
         let counts = compiles_per_step(&model, opt.as_mut(), &x, &y, 3);
         assert_eq!(counts[2], counts[0], "{name}: {counts:?}");
     }
+}
+
+#[test]
+fn weight_gradients_are_their_matmuls_buffers() {
+    use smelt_passes::schedule::Step;
+    // `x @ w.t()` permutes the weight twice; its gradient must come back as the matmul's own buffer,
+    // not as a copy through two transposes.
+    smelt::manual_seed(2);
+    let model = mlp(&[784, 512, 512, 10]);
+    let x = Tensor::randn([256, 784], DType::F32).realize().unwrap();
+    let y = Tensor::from_vec((0..256).map(|i| i % 10).collect::<Vec<i64>>(), [256]);
+    let loss = nn::cross_entropy(&model.forward(&x), &y);
+    let weights: Vec<Tensor> = model
+        .parameters()
+        .iter()
+        .filter(|p| p.shape().len() == 2)
+        .map(|p| p.tensor())
+        .collect();
+    let grads = smelt::no_grad(|| smelt::grad(&loss, &weights.iter().collect::<Vec<_>>()));
+    let schedule = smelt::compile_debug(&grads.iter().collect::<Vec<_>>())
+        .unwrap()
+        .schedule;
+    for (w, out) in weights.iter().zip(&schedule.outputs) {
+        let writer = schedule.steps.iter().find(|s| match s {
+            Step::Matmul { out: o, .. } => o == out,
+            Step::Kernel { args, .. } => args.last() == Some(out),
+            _ => false,
+        });
+        assert!(
+            matches!(writer, Some(Step::Matmul { .. })),
+            "the gradient of the {:?} weight is not a matmul's buffer:\n{schedule}",
+            w.dims()
+        );
+    }
+    // 3 forward and 5 backward matmuls (no input gradient for the first layer).
+    let matmuls = schedule
+        .steps
+        .iter()
+        .filter(|s| matches!(s, Step::Matmul { .. }))
+        .count();
+    assert_eq!(matmuls, 8, "{schedule}");
 }
