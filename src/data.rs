@@ -43,6 +43,7 @@ impl Tensor {
 
     /// The single element of a one-element tensor.
     pub fn item<T: Element>(&self) -> Result<T> {
+        self.check_element::<T>("item")?;
         if self.numel() != 1 {
             return Err(Error::Shape {
                 op: "item",
@@ -91,9 +92,10 @@ impl Tensor {
         let owned = a.into_owned();
         let v = if owned.is_standard_layout() {
             let (v, offset) = owned.into_raw_vec_and_offset();
+            // A sliced owned array can hold more memory than it shows: take only its elements.
             match offset {
-                Some(0) | None => v,
-                Some(o) => v[o..o + shape.numel()].to_vec(),
+                Some(0) | None if v.len() == shape.numel() => v,
+                o => v[o.unwrap_or(0)..o.unwrap_or(0) + shape.numel()].to_vec(),
             }
         } else {
             owned.iter().copied().collect()

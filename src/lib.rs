@@ -14,6 +14,12 @@
 //! assert_eq!(c.to_vec::<f32>().unwrap(), vec![20., 23., 44., 51.]);
 //! ```
 //!
+//! # Seeing inside
+//! [`explain`] (or [`Tensor::explain`]) reports every stage of compiling a realize without running it:
+//! the graph after each pass, the schedule and why each buffer was not fused, each kernel's IR and the
+//! Cranelift IR / WGSL it becomes. `SMELT_DEBUG=1..4` prints the same on realize, from one timed line per
+//! kernel launch (1) to full CLIF/WGSL (4). [`viz`] draws the graph with Graphviz (DOT, PNG, SVG).
+//!
 //! # Invariants
 //! - A [`Tensor`] is an immutable, `Send + Sync` handle; ops never mutate their operands.
 //! - Shape and dtype mistakes panic at the caller's line naming the op and the shapes; every such op has
@@ -22,9 +28,11 @@
 
 mod autograd;
 mod data;
+mod debug;
 mod device;
 mod element;
 mod error;
+mod explain;
 mod files;
 mod io;
 pub mod nn;
@@ -36,12 +44,15 @@ pub use realize::compile_debug;
 pub mod runtime;
 mod shape;
 mod tensor;
+pub mod viz;
 
 pub use autograd::{grad, is_grad_enabled, no_grad, try_grad};
 pub use data::SliceGuard;
 pub use device::{Device, default_device, set_default_device};
 pub use element::Element;
 pub use error::{Error, Result};
+pub use explain::{ClifMode, Code, ExplainOptions, WgslMode, explain_with};
+pub use explain::{Explanation, explain};
 pub use files::{
     load_npz, load_safetensors, load_safetensors_with_metadata, save_npz, save_safetensors,
     save_safetensors_with_metadata,

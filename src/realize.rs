@@ -38,6 +38,12 @@ pub(crate) struct Traversal {
 /// Transfers from other devices are realized on the way. Allocates nothing per node beyond the arrays
 /// it returns: this is the whole cost of a realize whose plan is cached.
 pub(crate) fn traverse(targets: &[&Tensor]) -> Result<Traversal> {
+    traverse_with(targets, true)
+}
+
+/// [`traverse`]; with `realize_transfers` false, an unrealized transfer is an input leaf, as it will be
+/// once realized (for `explain` and pictures, which must run nothing).
+pub(crate) fn traverse_with(targets: &[&Tensor], realize_transfers: bool) -> Result<Traversal> {
     use std::hash::{Hash, Hasher};
     thread_local! {
         // The size of this thread's last traversal: loops realize graphs of one size, so the arrays are
@@ -64,10 +70,10 @@ pub(crate) fn traverse(targets: &[&Tensor]) -> Result<Traversal> {
             if seen.contains_key(&t.id()) {
                 continue;
             }
-            if t.is_transfer() && !t.is_realized() {
+            if realize_transfers && t.is_transfer() && !t.is_realized() {
                 runtime::transfer(&t)?;
             }
-            if t.is_realized() {
+            if t.is_realized() || t.is_transfer() {
                 let r = Ref::Input(tr.inputs.len() as u32);
                 (1u8, t.dims(), t.dtype()).hash(&mut h);
                 seen.insert(t.id(), r);
@@ -111,6 +117,12 @@ pub(crate) fn traverse(targets: &[&Tensor]) -> Result<Traversal> {
 impl Traversal {
     /// The work graph (identical nodes merged), with labels from `Tensor::named`.
     pub(crate) fn graph(&self) -> Graph {
+        self.graph_mapped().0
+    }
+
+    /// The work graph, and every tensor of the traversal with the node it became (several tensors may
+    /// become one node: identical nodes are merged).
+    pub(crate) fn graph_mapped(&self) -> (Graph, Vec<(NodeId, &Tensor)>) {
         let mut graph = Graph::new();
         let inputs: Vec<NodeId> = self
             .inputs
@@ -145,7 +157,13 @@ impl Traversal {
             ids.push(id);
         }
         graph.outputs = self.outputs.iter().map(|r| resolve(r, &ids)).collect();
-        graph
+        let tensors = inputs
+            .iter()
+            .zip(&self.inputs)
+            .chain(ids.iter().zip(&self.nodes))
+            .map(|(&id, t)| (id, t))
+            .collect();
+        (graph, tensors)
     }
 }
 
@@ -207,6 +225,14 @@ impl Tensor {
     /// Computes several tensors together, so work they share runs once.
     pub fn realize_all(tensors: &[&Tensor]) -> Result<()> {
         realize_all(tensors)
+    }
+
+    /// The work graph that realizing `targets` would run now, as text (`smelt_passes::Graph`'s dump):
+    /// realized tensors appear as inputs, identical nodes are merged. For tests and debugging: nothing is
+    /// computed (pending copies between devices excepted).
+    #[doc(hidden)]
+    pub fn debug_graph(targets: &[&Tensor]) -> Result<String> {
+        Ok(collect(targets)?.graph.to_string())
     }
 
     /// The buffer, realizing first if needed.

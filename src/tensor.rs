@@ -19,9 +19,14 @@ static NEXT_ID: AtomicU64 = AtomicU64::new(0);
 static LIVE_NODES: AtomicUsize = AtomicUsize::new(0);
 
 /// The number of tensor nodes alive in the process (for leak tests and debugging).
+/// Nodes held by the small per-thread caches of recent constants are not counted: they are bounded and
+/// hold no buffers.
 pub fn live_tensors() -> usize {
-    LIVE_NODES.load(Ordering::Relaxed)
+    LIVE_NODES.load(Ordering::Relaxed).saturating_sub(CACHED_NODES.load(Ordering::Relaxed))
 }
+
+/// Nodes currently held by the per-thread constant caches (see `Tensor::full_const`).
+pub(crate) static CACHED_NODES: AtomicUsize = AtomicUsize::new(0);
 
 /// A lazy tensor: a handle to a node of the recorded DAG.
 ///
@@ -29,6 +34,11 @@ pub fn live_tensors() -> usize {
 /// until [`Tensor::realize`] or a data accessor such as [`Tensor::to_vec`].
 #[derive(Clone)]
 pub struct Tensor(pub(crate) Arc<Node>);
+
+// A handle observed after a panic is consistent: a node's fields are immutable except the buffer (set
+// once, atomically) and locks that recover from poisoning. So tensors may cross `catch_unwind`.
+impl std::panic::UnwindSafe for Tensor {}
+impl std::panic::RefUnwindSafe for Tensor {}
 
 pub(crate) struct Node {
     /// Creation order: a stable identity for maps and a deterministic order.
@@ -210,7 +220,8 @@ impl Tensor {
     }
 
     pub fn try_size(&self, dim: isize) -> Result<usize> {
-        Ok(self.dims()[self.norm_dim("size", dim)?])
+        let d = self.norm_dim("size", dim)?;
+        self.dims().get(d).copied().ok_or(Error::Dim { op: "size", dim, ndim: 0 })
     }
 
     /// Whether the tensor already has a buffer.

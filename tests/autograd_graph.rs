@@ -42,3 +42,56 @@ fn grad_of_strided_slice() {
     let g = smelt::grad(&y, &[&x]);
     check("autograd_strided_slice", &[&g[0]]);
 }
+
+#[test]
+fn grad_of_linear_relu() {
+    // loss = sum(relu(x w + b)): dw = xᵀ · mask, db = column sums of the mask (mask = x w + b > 0).
+    let x = Tensor::zeros([2, 3], DType::F32)
+        .realize()
+        .unwrap()
+        .named("x");
+    let w = Tensor::zeros([3, 2], DType::F32)
+        .realize()
+        .unwrap()
+        .named("w")
+        .requires_grad_(true);
+    let b = Tensor::zeros([2], DType::F32)
+        .realize()
+        .unwrap()
+        .named("b")
+        .requires_grad_(true);
+    let loss = (x.matmul(&w) + &b).relu().sum();
+    let g = smelt::grad(&loss, &[&w, &b]);
+    check("autograd_linear_relu", &[&g[0], &g[1]]);
+}
+
+#[test]
+fn grad_of_log_softmax() {
+    // d/dx sum(log_softmax(x) * t) = t - softmax(x) · sum(t) per row.
+    let x = Tensor::zeros([2, 3], DType::F32)
+        .realize()
+        .unwrap()
+        .named("x")
+        .requires_grad_(true);
+    let t = Tensor::zeros([2, 3], DType::F32)
+        .realize()
+        .unwrap()
+        .named("t");
+    let y = (x.log_softmax(1) * &t).sum();
+    let g = smelt::grad(&y, &[&x]);
+    check("autograd_log_softmax", &[&g[0]]);
+}
+
+#[test]
+fn grad_of_gather() {
+    // The gather's gradient scatters into the gathered positions: a compare with iota and a sum.
+    let x = Tensor::zeros([2, 3], DType::F32)
+        .realize()
+        .unwrap()
+        .named("x")
+        .requires_grad_(true);
+    let i = Tensor::new([[2i64], [0]]).realize().unwrap().named("i");
+    let y = x.gather(1, &i).sum();
+    let g = smelt::grad(&y, &[&x]);
+    check("autograd_gather", &[&g[0]]);
+}

@@ -2,35 +2,12 @@
 
 mod cpu_common;
 
+use cpu_common::kernels::{column_reduce, exp_mul_add, gather, pad, row_reduce, softmax};
+
 use cpu_common::{Fill, Rng, Tol, check, random, ulps};
 use smelt_codegen::eval::HostData;
 use smelt_codegen::kernel::{Access, Expr, Kernel, KernelBuilder, Stmt};
 use smelt_codegen::{BinaryOp, DType, ReduceOp, Scalar, UnaryOp};
-
-/// `out[i] = exp(a[i]) * b[i] + c[i]` over `n` elements.
-fn exp_mul_add(n: u64) -> Kernel {
-    let mut b = KernelBuilder::new();
-    let (a, bb, c) = (
-        b.param(DType::F32, n, Access::Read),
-        b.param(DType::F32, n, Access::Read),
-        b.param(DType::F32, n, Access::Read),
-    );
-    let out = b.param(DType::F32, n, Access::Write);
-    let i = b.var(Kernel::PARALLEL);
-    let (la, lb, lc) = (b.load(a, i), b.load(bb, i), b.load(c, i));
-    let e = b.unary(UnaryOp::Exp, la);
-    let m = b.binary(BinaryOp::Mul, e, lb);
-    let s = b.binary(BinaryOp::Add, m, lc);
-    b.finish(
-        "E_exp_mul_add",
-        n,
-        vec![Stmt::Store {
-            buf: out,
-            index: i,
-            value: s,
-        }],
-    )
-}
 
 #[test]
 fn exp_mul_add_odd_sizes() {
@@ -45,70 +22,6 @@ fn exp_mul_add_odd_sizes() {
             .collect();
         check(&k, &inputs, ulps(4));
     }
-}
-
-/// `out[r] = reduce_c x[r*C + c]` (a row reduction), optionally divided by C (a mean).
-fn row_reduce(op: ReduceOp, d: DType, rows: u64, cols: u64) -> Kernel {
-    let mut b = KernelBuilder::new();
-    let x = b.param(d, rows * cols, Access::Read);
-    let out = b.param(d, rows, Access::Write);
-    let r = b.var(Kernel::PARALLEL);
-    let c = b.new_var();
-    let cv = b.var(c);
-    let base = b.imul(r, cols as i64);
-    let at = b.iadd(base, cv);
-    let v = b.load(x, at);
-    let acc = b.new_acc();
-    let a = b.expr(Expr::Acc(acc));
-    b.finish(
-        &format!("R_{op}_{d}"),
-        rows,
-        vec![
-            Stmt::DefAcc { acc, op, dtype: d },
-            Stmt::Loop {
-                var: c,
-                extent: cols,
-                body: vec![Stmt::Accumulate { acc, value: v }],
-            },
-            Stmt::Store {
-                buf: out,
-                index: r,
-                value: a,
-            },
-        ],
-    )
-}
-
-/// `out[c] = reduce_r x[r*C + c]` (a column reduction: the output loop is the vectorized one).
-fn column_reduce(op: ReduceOp, d: DType, rows: u64, cols: u64) -> Kernel {
-    let mut b = KernelBuilder::new();
-    let x = b.param(d, rows * cols, Access::Read);
-    let out = b.param(d, cols, Access::Write);
-    let c = b.var(Kernel::PARALLEL);
-    let r = b.new_var();
-    let rv = b.var(r);
-    let base = b.imul(rv, cols as i64);
-    let at = b.iadd(base, c);
-    let v = b.load(x, at);
-    let acc = b.new_acc();
-    let a = b.expr(Expr::Acc(acc));
-    b.finish(
-        &format!("C_{op}_{d}"),
-        cols,
-        vec![
-            Stmt::DefAcc { acc, op, dtype: d },
-            Stmt::Loop {
-                var: r,
-                extent: rows,
-                body: vec![Stmt::Accumulate { acc, value: v }],
-            },
-            Stmt::Store {
-                buf: out,
-                index: c,
-                value: a,
-            },
-        ],
-    )
 }
 
 fn reduce_inputs(
@@ -246,69 +159,6 @@ fn full_reduction_in_two_kernels() {
     );
 }
 
-/// Row softmax in one kernel: a max loop, a sum-of-exp loop and a write loop per row.
-pub fn softmax(rows: u64, cols: u64) -> Kernel {
-    let mut b = KernelBuilder::new();
-    let x = b.param(DType::F32, rows * cols, Access::Read);
-    let out = b.param(DType::F32, rows * cols, Access::Write);
-    let r = b.var(Kernel::PARALLEL);
-    let base = b.imul(r, cols as i64);
-    let (c1, c2, c3) = (b.new_var(), b.new_var(), b.new_var());
-    let (mx, sm) = (b.new_acc(), b.new_acc());
-    let (mxv, smv) = (b.expr(Expr::Acc(mx)), b.expr(Expr::Acc(sm)));
-    let at = |b: &mut KernelBuilder, c| {
-        let cv = b.var(c);
-        b.iadd(base, cv)
-    };
-    let a1 = at(&mut b, c1);
-    let x1 = b.load(x, a1);
-    let a2 = at(&mut b, c2);
-    let x2 = b.load(x, a2);
-    let d2 = b.binary(BinaryOp::Sub, x2, mxv);
-    let e2 = b.unary(UnaryOp::Exp, d2);
-    let a3 = at(&mut b, c3);
-    let x3 = b.load(x, a3);
-    let d3 = b.binary(BinaryOp::Sub, x3, mxv);
-    let e3 = b.unary(UnaryOp::Exp, d3);
-    let inv = b.unary(UnaryOp::Recip, smv);
-    let y = b.binary(BinaryOp::Mul, e3, inv);
-    b.finish(
-        "R_softmax",
-        rows,
-        vec![
-            Stmt::DefAcc {
-                acc: mx,
-                op: ReduceOp::Max,
-                dtype: DType::F32,
-            },
-            Stmt::Loop {
-                var: c1,
-                extent: cols,
-                body: vec![Stmt::Accumulate { acc: mx, value: x1 }],
-            },
-            Stmt::DefAcc {
-                acc: sm,
-                op: ReduceOp::Sum,
-                dtype: DType::F32,
-            },
-            Stmt::Loop {
-                var: c2,
-                extent: cols,
-                body: vec![Stmt::Accumulate { acc: sm, value: e2 }],
-            },
-            Stmt::Loop {
-                var: c3,
-                extent: cols,
-                body: vec![Stmt::Store {
-                    buf: out,
-                    index: a3,
-                    value: y,
-                }],
-            },
-        ],
-    )
-}
-
 #[test]
 fn row_softmax() {
     let mut rng = Rng(5);
@@ -341,31 +191,7 @@ fn masked_loads_read_nothing_outside() {
     let mut rng = Rng(6);
     for n in [1u64, 5, 16, 37] {
         for d in DType::ALL {
-            let mut b = KernelBuilder::new();
-            let x = b.param(d, n, Access::Read);
-            let out = b.param(d, n + 6, Access::Write);
-            let i = b.var(Kernel::PARALLEL);
-            let m3 = b.index(-3);
-            let src = b.iadd(i, m3);
-            let inside = b.expr(Expr::InRange {
-                index: src,
-                lo: 0,
-                hi: n as i64,
-            });
-            let v = b.expr(Expr::Load {
-                buf: x,
-                index: src,
-                mask: Some(inside),
-            });
-            let k = b.finish(
-                "E_pad",
-                n + 6,
-                vec![Stmt::Store {
-                    buf: out,
-                    index: i,
-                    value: v,
-                }],
-            );
+            let k = pad(d, n);
             let inputs = vec![
                 random(d, n as usize, Fill::Edgy(-9.0, 9.0), &mut rng),
                 HostData::zeros(d, (n + 6) as usize),
@@ -373,32 +199,6 @@ fn masked_loads_read_nothing_outside() {
             check(&k, &inputs, cpu_common::EXACT);
         }
     }
-}
-
-/// A gather through data: `out[i] = x[idx[i]]`, out-of-range indices read 0 and set the flag.
-fn gather(d: DType, n: u64, len: u64) -> Kernel {
-    let mut b = KernelBuilder::new();
-    let x = b.param(DType::F32, len, Access::Read);
-    let idx = b.param(d, n, Access::Read);
-    let out = b.param(DType::F32, n, Access::Write);
-    let flag = b.param(DType::I32, 1, Access::Write);
-    let i = b.var(Kernel::PARALLEL);
-    let v = b.load(idx, i);
-    let ci = b.expr(Expr::CheckedIndex {
-        value: v,
-        len,
-        flag,
-    });
-    let g = b.load(x, ci);
-    b.finish(
-        "E_gather",
-        n,
-        vec![Stmt::Store {
-            buf: out,
-            index: i,
-            value: g,
-        }],
-    )
 }
 
 #[test]
@@ -568,4 +368,177 @@ fn malformed_kernels_are_rejected_before_codegen() {
     let err = smelt_codegen::cpu::compile(&k).unwrap_err();
     assert!(err.to_string().contains("malformed"), "{err}");
     assert!(smelt_codegen::cpu::clif_for_snapshot(&k).is_err());
+}
+
+/// Softmax down columns (reductions over the outer axis): the vectorized output loop runs tiled, with two
+/// reduction loops and a write loop per tile, the second reading the first's result.
+#[test]
+fn column_softmax_runs_tiled() {
+    let mut rng = Rng(10);
+    for (rows, cols) in [(3u64, 17u64), (5, 1100), (2, 2100)] {
+        let mut b = KernelBuilder::new();
+        let x = b.param(DType::F32, rows * cols, Access::Read);
+        let out = b.param(DType::F32, rows * cols, Access::Write);
+        let c = b.var(Kernel::PARALLEL);
+        let (r1, r2, r3) = (b.new_var(), b.new_var(), b.new_var());
+        let (mx, sm) = (b.new_acc(), b.new_acc());
+        let (mxv, smv) = (b.expr(Expr::Acc(mx)), b.expr(Expr::Acc(sm)));
+        let at = |b: &mut KernelBuilder, r| {
+            let rv = b.var(r);
+            let row = b.imul(rv, cols as i64);
+            b.iadd(row, c)
+        };
+        let a1 = at(&mut b, r1);
+        let x1 = b.load(x, a1);
+        let a2 = at(&mut b, r2);
+        let x2 = b.load(x, a2);
+        let d2 = b.binary(BinaryOp::Sub, x2, mxv);
+        let e2 = b.unary(UnaryOp::Exp, d2);
+        let a3 = at(&mut b, r3);
+        let x3 = b.load(x, a3);
+        let d3 = b.binary(BinaryOp::Sub, x3, mxv);
+        let e3 = b.unary(UnaryOp::Exp, d3);
+        let y = b.binary(BinaryOp::Div, e3, smv);
+        let k = b.finish(
+            "C_softmax",
+            cols,
+            vec![
+                Stmt::DefAcc {
+                    acc: mx,
+                    op: ReduceOp::Max,
+                    dtype: DType::F32,
+                },
+                Stmt::Loop {
+                    var: r1,
+                    extent: rows,
+                    body: vec![Stmt::Accumulate { acc: mx, value: x1 }],
+                },
+                Stmt::DefAcc {
+                    acc: sm,
+                    op: ReduceOp::Sum,
+                    dtype: DType::F32,
+                },
+                Stmt::Loop {
+                    var: r2,
+                    extent: rows,
+                    body: vec![Stmt::Accumulate { acc: sm, value: e2 }],
+                },
+                Stmt::Loop {
+                    var: r3,
+                    extent: rows,
+                    body: vec![Stmt::Store {
+                        buf: out,
+                        index: a3,
+                        value: y,
+                    }],
+                },
+            ],
+        );
+        let inputs = vec![
+            random(
+                DType::F32,
+                (rows * cols) as usize,
+                Fill::Range(-5.0, 5.0),
+                &mut rng,
+            ),
+            HostData::zeros(DType::F32, (rows * cols) as usize),
+        ];
+        check(&k, &inputs, ulps(8));
+    }
+}
+
+/// Loops that never run: an empty parallel range, and an inner loop of extent 0 (its accumulator keeps
+/// the identity; a checked index inside it never flags).
+#[test]
+fn empty_ranges_and_loops() {
+    let mut b = KernelBuilder::new();
+    let x = b.param(DType::I32, 4, Access::Read);
+    let out = b.param(DType::I32, 4, Access::Write);
+    let flag = b.param(DType::I32, 1, Access::Write);
+    let i = b.var(Kernel::PARALLEL);
+    let j = b.new_var();
+    let big = b.constant(Scalar::I32(99));
+    let ci = b.expr(Expr::CheckedIndex {
+        value: big,
+        len: 4,
+        flag,
+    });
+    let v = b.load(x, ci);
+    let acc = b.new_acc();
+    let a = b.expr(Expr::Acc(acc));
+    let k = b.finish(
+        "empty",
+        4,
+        vec![
+            Stmt::DefAcc {
+                acc,
+                op: ReduceOp::Min,
+                dtype: DType::I32,
+            },
+            Stmt::Loop {
+                var: j,
+                extent: 0,
+                body: vec![Stmt::Accumulate { acc, value: v }],
+            },
+            Stmt::Store {
+                buf: out,
+                index: i,
+                value: a,
+            },
+        ],
+    );
+    let inputs = vec![
+        HostData::I32(vec![1, 2, 3, 4]),
+        HostData::zeros(DType::I32, 4),
+        HostData::zeros(DType::I32, 1),
+    ];
+    check(&k, &inputs, cpu_common::EXACT);
+    let prog = smelt_codegen::cpu::compile(&k).unwrap();
+    let mut bufs = inputs.clone();
+    cpu_common::run(&prog, &k, &mut bufs, 0, 4);
+    assert_eq!(bufs[1], HostData::I32(vec![i32::MAX; 4]));
+    assert_eq!(bufs[2], HostData::I32(vec![0]));
+    let mut untouched = inputs.clone();
+    cpu_common::run(&prog, &k, &mut untouched, 2, 2);
+    assert_eq!(untouched, inputs);
+}
+
+/// Programs are `Send + Sync`: compile on several threads at once, run one program from several threads
+/// on disjoint ranges, drop them all (their code is freed).
+#[test]
+fn programs_compile_and_run_across_threads() {
+    let n = 4096u64;
+    let k = std::sync::Arc::new(exp_mul_add(n));
+    let progs: Vec<_> = std::thread::scope(|s| {
+        let hs: Vec<_> = (0..4)
+            .map(|_| s.spawn(|| smelt_codegen::cpu::compile(&k).unwrap()))
+            .collect();
+        hs.into_iter().map(|h| h.join().unwrap()).collect()
+    });
+    let mut rng = Rng(11);
+    let mut bufs: Vec<HostData> = (0..3)
+        .map(|_| random(DType::F32, n as usize, Fill::Range(0.0, 1.0), &mut rng))
+        .collect();
+    bufs.push(HostData::zeros(DType::F32, n as usize));
+    let mut want = bufs.clone();
+    smelt_codegen::eval::eval(&k, &mut want).unwrap();
+    let ptrs: Vec<usize> = bufs.iter_mut().map(|b| b.as_mut_ptr() as usize).collect();
+    let prog = &progs[0];
+    std::thread::scope(|s| {
+        for t in 0..4u64 {
+            let ptrs = ptrs.clone();
+            s.spawn(move || {
+                let args: Vec<*mut u8> = ptrs.iter().map(|&p| p as *mut u8).collect();
+                // SAFETY: the buffers match the kernel; the ranges are disjoint.
+                unsafe { (prog.entry())(args.as_ptr(), t * n / 4, (t + 1) * n / 4) };
+            });
+        }
+    });
+    cpu_common::compare(&want[3], &bufs[3], ulps(4)).unwrap();
+    drop(progs);
+    for _ in 0..200 {
+        let p = smelt_codegen::cpu::compile(&k).unwrap();
+        assert_eq!(p.name(), "E_exp_mul_add");
+        assert!(p.clif().starts_with("function u0:14(i64, i64, i64)"));
+    }
 }

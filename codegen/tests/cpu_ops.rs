@@ -186,7 +186,7 @@ fn binary_ops_with_uniform_operands() {
             let v1 = b.binary(op, xi, k);
             let v2 = b.binary(op, y0, xi);
             let kernel = b.finish(
-                &format!("{op}_{d}_uniform"),
+                format!("{op}_{d}_uniform"),
                 N,
                 vec![
                     Stmt::Store {
@@ -277,7 +277,7 @@ fn where_and_comparisons_on_every_dtype() {
 #[test]
 fn index_casts_and_ranges() {
     for d in [DType::U8, DType::I32, DType::I64, DType::F32, DType::F64] {
-        for (scale, offset) in [(1i64, 0i64), (3, -50), (-2, 7), (1 << 40, 5)] {
+        for (scale, offset) in [(1i64, 0i64), (3, -50), (-2, 7), (1 << 40, 5), (1 << 61, -3)] {
             let mut b = KernelBuilder::new();
             let o = b.param(d, N, Access::Write);
             let m = b.param(DType::Bool, N, Access::Write);

@@ -16,6 +16,21 @@ pub struct Compiled {
     pub schedule: Schedule,
 }
 
+impl Compiled {
+    /// The graph after each pass that rewrites it, in pipeline order, named for the pass: what
+    /// `explain` and `SMELT_DEBUG` print. The last one is the graph the schedule's node ids refer to. A new
+    /// graph pass adds its line here.
+    pub fn stages(&self) -> Vec<(&'static str, &Graph)> {
+        vec![("collected", &self.input), ("split", &self.split)]
+    }
+
+    /// The rewrite passes' report (which rules fired, how often, and why the search stopped) as
+    /// line-oriented text, or `None` when no rewrite pass ran.
+    pub fn rewrites(&self) -> Option<String> {
+        None
+    }
+}
+
 /// Runs every pass on a collected work graph.
 pub fn compile(graph: &Graph) -> Result<Compiled, String> {
     graph.verify()?;

@@ -85,6 +85,8 @@ pub enum Reason {
     SplitReduce,
     /// A chain deeper than one kernel inlines.
     DepthLimit,
+    /// A view whose index arithmetic would grow too large (views of views that do not compose).
+    ComplexIndex,
 }
 
 /// The fusion decisions, for reports.
@@ -143,6 +145,7 @@ impl fmt::Display for Reason {
             Reason::SharedExpensive => "used by several kernels and too costly to recompute",
             Reason::SplitReduce => "first stage of a reduction split for parallelism",
             Reason::DepthLimit => "a chain deeper than one kernel inlines",
+            Reason::ComplexIndex => "a view whose index arithmetic would grow too large",
         })
     }
 }

@@ -1,6 +1,8 @@
 //! Elementwise math: broadcasting, PyTorch type promotion, unary functions, comparisons, `where`, casts,
 //! and the arithmetic operators.
 
+use crate::tensor::CACHED_NODES;
+use std::sync::atomic::Ordering;
 use crate::{Category, DType, Error, Result, Scalar, Shape, Tensor, ok};
 use smelt_codegen::{BinaryOp, UnaryOp};
 use smelt_passes::Op;
@@ -66,12 +68,19 @@ impl Tensor {
     /// A constant of this tensor's shape and device (one node, no memory). Recently made constants are
     /// shared: a loop of `x = x + 1.0` reuses one node instead of allocating one per step.
     pub(crate) fn full_const(&self, value: Scalar) -> Tensor {
-        thread_local! {
-            static RECENT: std::cell::RefCell<Vec<Tensor>> = const { std::cell::RefCell::new(Vec::new()) };
-        }
         const KEEP: usize = 8;
+        /// The cache; entries are counted in `CACHED_NODES` while held.
+        struct Recent(Vec<Tensor>);
+        impl Drop for Recent {
+            fn drop(&mut self) {
+                CACHED_NODES.fetch_sub(self.0.len(), Ordering::Relaxed);
+            }
+        }
+        thread_local! {
+            static RECENT: std::cell::RefCell<Recent> = const { std::cell::RefCell::new(Recent(Vec::new())) };
+        }
         RECENT.with(|recent| {
-            let mut recent = recent.borrow_mut();
+            let recent = &mut recent.borrow_mut().0;
             let hit = recent.iter().position(|t| {
                 matches!(t.op(), Op::Const(c) if *c == value)
                     && t.shape() == self.shape()
@@ -91,8 +100,10 @@ impl Tensor {
             );
             if recent.len() == KEEP {
                 recent.remove(0);
+                CACHED_NODES.fetch_sub(1, Ordering::Relaxed);
             }
             recent.push(t.clone());
+            CACHED_NODES.fetch_add(1, Ordering::Relaxed);
             t
         })
     }

@@ -6,6 +6,14 @@ use crate::{DType, Error, Result, Scalar, Shape, Tensor, ok};
 use smelt_passes::Op;
 
 impl Tensor {
+    /// A dim of a tensor with at least one dim (narrow, slice, split: a 0-d tensor has none to cut).
+    fn view_dim(&self, op: &'static str, dim: isize) -> Result<usize> {
+        if self.ndim() == 0 {
+            return Err(Error::Shape { op, what: "cannot be applied to a 0-d tensor".into() });
+        }
+        self.norm_dim(op, dim)
+    }
+
     pub(crate) fn reshape_internal(&self, dims: Vec<usize>) -> Tensor {
         if self.dims() == dims.as_slice() {
             return self.clone();
@@ -38,7 +46,7 @@ impl Tensor {
 
     pub fn try_reshape(&self, shape: impl Into<Shape>) -> Result<Tensor> {
         let shape = shape.into();
-        if shape.numel() != self.numel() {
+        if Shape::checked_numel(&shape) != Some(self.numel()) {
             return Err(Error::Shape {
                 op: "reshape",
                 what: format!(
@@ -256,16 +264,13 @@ impl Tensor {
     }
 
     pub fn try_narrow(&self, dim: isize, start: usize, len: usize) -> Result<Tensor> {
-        let d = self.norm_dim("narrow", dim)?;
+        let d = self.view_dim("narrow", dim)?;
         let size = self.dims()[d];
         if start.checked_add(len).is_none_or(|e| e > size) {
+            let end = start.saturating_add(len);
             return Err(Error::Shape {
                 op: "narrow",
-                what: format!(
-                    "{start}..{} is out of range for dim {d} of shape {}",
-                    start + len,
-                    self.shape()
-                ),
+                what: format!("{start}..{end} is out of range for dim {d} of shape {}", self.shape()),
             });
         }
         Ok(self.slice_internal(d, start, len, 1))
@@ -298,7 +303,7 @@ impl Tensor {
     }
 
     pub fn try_slice(&self, dim: isize, start: isize, end: isize, step: usize) -> Result<Tensor> {
-        let d = self.norm_dim("slice", dim)?;
+        let d = self.view_dim("slice", dim)?;
         if step == 0 {
             return Err(Error::Argument {
                 op: "slice",
@@ -389,11 +394,9 @@ impl Tensor {
             .collect();
         let Some(first) = parts.first().copied() else {
             return match tensors.first() {
-                Some(t) => Ok((*t).clone()),
-                None => Err(Error::Argument {
-                    op: "cat",
-                    what: "expects at least one tensor".into(),
-                }),
+                // Still promoted: torch.cat of an empty i32 and an empty f32 tensor is f32.
+                Some(t) => Ok(t.cast_internal(tensors.iter().fold(t.dtype(), |a, u| DType::promote(a, u.dtype())))),
+                None => Err(Error::Argument { op: "cat", what: "expects at least one tensor".into() }),
             };
         };
         Tensor::same_device("cat", &parts)?;
@@ -486,7 +489,7 @@ impl Tensor {
     }
 
     pub fn try_split(&self, size: usize, dim: isize) -> Result<Vec<Tensor>> {
-        let d = self.norm_dim("split", dim)?;
+        let d = self.view_dim("split", dim)?;
         if size == 0 {
             return Err(Error::Argument {
                 op: "split",
@@ -510,12 +513,16 @@ impl Tensor {
     }
 
     pub fn try_chunk(&self, n: usize, dim: isize) -> Result<Vec<Tensor>> {
-        let d = self.norm_dim("chunk", dim)?;
+        let d = self.view_dim("chunk", dim)?;
         if n == 0 {
             return Err(Error::Argument {
                 op: "chunk",
                 what: "number of chunks must be positive".into(),
             });
+        }
+        if self.dims()[d] == 0 {
+            // As torch.chunk: a zero-size dim gives `n` empty pieces.
+            return Ok(vec![self.clone(); n]);
         }
         let size = self.dims()[d].div_ceil(n).max(1);
         self.try_split(size, d as isize)
@@ -543,6 +550,12 @@ impl Tensor {
         }
         let m = index.numel();
         if self.ndim() == 0 {
+            if m != 1 {
+                return Err(Error::Shape {
+                    op: "index_select",
+                    what: format!("a 0-d tensor needs an index of one element, got shape {}", index.shape()),
+                });
+            }
             return self.try_gather(0, &index.reshape_internal(vec![]));
         }
         let mut dims = self.dims().to_vec();

@@ -21,6 +21,10 @@ fn norm_dims(op: &'static str, dims: &[isize], ndim: usize) -> Result<Vec<usize>
         }
         out.push(d);
     }
+    if ndim == 0 {
+        // A 0-d tensor accepts dim 0 and -1 (as PyTorch) but has no axis to reduce.
+        return Ok(vec![]);
+    }
     out.sort_unstable();
     Ok(out)
 }

@@ -140,7 +140,9 @@ impl Plan {
         let keep: Vec<bool> = (0..s.buffers.len())
             .map(|i| s.outputs.contains(&BufIdx(i as u32)))
             .collect();
+        let timing = crate::debug::timing();
         for (i, step) in s.steps.iter().enumerate() {
+            let start = timing.then(std::time::Instant::now);
             match step {
                 Step::Kernel { kernel, args } => {
                     self.run_kernel(i, kernel, args, &mut bufs)?;
@@ -165,6 +167,9 @@ impl Plan {
                         *dist,
                     )));
                 }
+            }
+            if let Some(start) = start {
+                crate::debug::launch(crate::Device::Cpu, i, step, start.elapsed());
             }
             // Free intermediates after their last use.
             for (j, last) in self.last_use.iter().enumerate() {

@@ -402,6 +402,15 @@ impl GpuContext {
         })
     }
 
+    /// Blocks until every submitted command has finished (for `SMELT_DEBUG`'s launch timings).
+    pub fn wait_idle(&self) -> Result<()> {
+        let _serial = self.serialize();
+        self.device
+            .poll(wgpu::PollType::wait_indefinitely())
+            .map(|_| ())
+            .map_err(|e| GpuError::Wgpu(e.to_string()))
+    }
+
     /// Copies `(buffer, bytes)` ranges to mappable buffers and reads them (waits for the queue).
     fn read_back(&self, bufs: &[(&wgpu::Buffer, u64)]) -> Result<Vec<Vec<u8>>> {
         // Held until the staging buffers are gone (locals drop in reverse order).

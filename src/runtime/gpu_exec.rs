@@ -80,6 +80,20 @@ fn plan(tr: &Traversal, index: usize, ctx: &GpuContext) -> Result<Arc<GpuPlan>> 
         for b in &compiled.schedule.buffers {
             check_dtype(index, ctx, b.ty.dtype)?;
         }
+        // SMELT_DEBUG=2..4: the compile report.
+        crate::debug::compiled(Device::Gpu(index), &compiled, |i| {
+            let text = match (&compiled.schedule.steps[i], &programs[i]) {
+                (_, Some(p)) => Ok(p.source.clone()),
+                (Step::Matmul { spec, .. }, None) => wgsl::matmul(spec, &ctx.caps())
+                    .map(|p| p.source)
+                    .map_err(|e| e.to_string()),
+                _ => return vec![],
+            };
+            vec![crate::explain::Code {
+                lang: "wgsl".into(),
+                text,
+            }]
+        });
         Ok(GpuPlan {
             schedule: compiled.schedule,
             programs,
@@ -124,7 +138,13 @@ pub(crate) fn run(index: usize, tr: &Traversal) -> Result<Vec<Buffer>> {
         bufs[i] = Some(b.clone());
         Ok(b)
     };
-    for (step, program) in s.steps.iter().zip(&plan.programs) {
+    // SMELT_DEBUG=1: time each launch to its completion (the queue is idle before each one).
+    let timing = crate::debug::timing();
+    if timing {
+        ctx.wait_idle().map_err(err)?;
+    }
+    for (i, (step, program)) in s.steps.iter().zip(&plan.programs).enumerate() {
+        let start = timing.then(std::time::Instant::now);
         match step {
             Step::Kernel { args, .. } => {
                 let program = program.as_ref().expect("kernel steps have a program");
@@ -155,6 +175,10 @@ pub(crate) fn run(index: usize, tr: &Traversal) -> Result<Vec<Buffer>> {
                     ctx.upload(ty.dtype, &host.to_bytes()).map_err(err)?,
                 ));
             }
+        }
+        if let Some(start) = start {
+            ctx.wait_idle().map_err(err)?;
+            crate::debug::launch(Device::Gpu(index), i, step, start.elapsed());
         }
     }
     s.outputs

@@ -135,12 +135,21 @@ fn cpu_plan(tr: &Traversal, backend: Backend) -> Result<Arc<cpu::Plan>> {
         return Ok(p.clone());
     }
     PLANS_COMPILED.with(|c| c.set(c.get() + 1));
-    let plan = Arc::new(on_big_stack(|| {
+    let plan = Arc::new(on_big_stack(|| -> Result<cpu::Plan> {
         let compiled = smelt_passes::pipeline::compile(&tr.graph()).map_err(Error::Internal)?;
-        cpu::Plan::new(compiled.schedule, |k| match backend {
+        let plan = cpu::Plan::new(compiled.schedule.clone(), |k| match backend {
             Backend::Jit => cpu::jit(k),
             _ => Ok(cpu::Exec::Eval),
-        })
+        })?;
+        // SMELT_DEBUG=2..4: the compile report.
+        crate::debug::compiled(Device::Cpu, &compiled, |i| match &plan.execs[i] {
+            Some(cpu::Exec::Jit(p)) => vec![crate::explain::Code {
+                lang: "clif (host)".into(),
+                text: Ok(p.clif().to_string()),
+            }],
+            _ => vec![],
+        });
+        Ok(plan)
     })?);
     plan_cache()
         .lock()

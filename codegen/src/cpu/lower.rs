@@ -12,7 +12,6 @@
 use super::MathImpl;
 use super::translate::FunctionTranslator;
 use crate::dtype::{DType, Scalar};
-use crate::kernel::BufId;
 use crate::ops::{BinaryOp, UnaryOp};
 use cranelift_codegen::ir::condcodes::{FloatCC, IntCC};
 use cranelift_codegen::ir::{InstBuilder, MemFlagsData, Type, Value, types};
@@ -311,60 +310,6 @@ impl FunctionTranslator<'_> {
         }
     }
 
-    /// Floor division of scalars; `x / 0 = 0`, `MIN / -1` wraps. Never traps: the hardware divides by a
-    /// divisor that is neither 0 nor -1.
-    fn int_div(&mut self, a: Value, b: Value, unsigned: bool) -> Value {
-        let ty = self.ty(a);
-        let zero = self.ik(ty, 0);
-        let one = self.ik(ty, 1);
-        let is_zero = self.b.ins().icmp_imm_s(IntCC::Equal, b, 0);
-        if unsigned {
-            let safe = self.b.ins().select(is_zero, one, b);
-            let q = self.b.ins().udiv(a, safe);
-            return self.b.ins().select(is_zero, zero, q);
-        }
-        let is_m1 = self.b.ins().icmp_imm_s(IntCC::Equal, b, -1);
-        let special = self.b.ins().bor(is_zero, is_m1);
-        let safe = self.b.ins().select(special, one, b);
-        let q = self.b.ins().sdiv(a, safe);
-        let r = self.b.ins().srem(a, safe);
-        // Truncated → floor: subtract one where the remainder is nonzero and its sign differs from b's.
-        let r_nz = self.b.ins().icmp_imm_s(IntCC::NotEqual, r, 0);
-        let rb = self.b.ins().bxor(r, b);
-        let differ = self.b.ins().icmp_imm_s(IntCC::SignedLessThan, rb, 0);
-        let adjust = self.b.ins().band(r_nz, differ);
-        let adjust = self.b.ins().uextend(ty, adjust);
-        let q = self.b.ins().isub(q, adjust);
-        let neg = self.b.ins().ineg(a);
-        let q = self.b.ins().select(is_m1, neg, q);
-        self.b.ins().select(is_zero, zero, q)
-    }
-
-    /// Floor modulus of scalars (sign of the divisor); `x % 0 = 0`.
-    fn int_rem(&mut self, a: Value, b: Value, unsigned: bool) -> Value {
-        let ty = self.ty(a);
-        let zero = self.ik(ty, 0);
-        let one = self.ik(ty, 1);
-        let is_zero = self.b.ins().icmp_imm_s(IntCC::Equal, b, 0);
-        if unsigned {
-            let safe = self.b.ins().select(is_zero, one, b);
-            let r = self.b.ins().urem(a, safe);
-            return self.b.ins().select(is_zero, zero, r);
-        }
-        // x % -1 == 0 == x % 1, and dividing by 1 cannot overflow.
-        let is_m1 = self.b.ins().icmp_imm_s(IntCC::Equal, b, -1);
-        let special = self.b.ins().bor(is_zero, is_m1);
-        let safe = self.b.ins().select(special, one, b);
-        let r = self.b.ins().srem(a, safe);
-        let r_nz = self.b.ins().icmp_imm_s(IntCC::NotEqual, r, 0);
-        let rb = self.b.ins().bxor(r, b);
-        let differ = self.b.ins().icmp_imm_s(IntCC::SignedLessThan, rb, 0);
-        let adjust = self.b.ins().band(r_nz, differ);
-        let plus = self.b.ins().iadd(r, b);
-        let r = self.b.ins().select(adjust, plus, r);
-        self.b.ins().select(is_zero, zero, r)
-    }
-
     /// A scalar cast with the semantics of [`crate::eval::cast`].
     pub(super) fn lower_cast(&mut self, x: Value, from: DType, to: DType) -> Value {
         use DType as D;
@@ -406,124 +351,6 @@ impl FunctionTranslator<'_> {
             _ if signed => self.b.ins().sextend(to_ty, x),
             _ => self.b.ins().uextend(to_ty, x),
         }
-    }
-
-    /// The address of element `index` (an i64) of buffer `buf`.
-    pub(super) fn addr(&mut self, buf: BufId, index: Value) -> Value {
-        let size = self.k.params[buf.index()].dtype.size_bytes();
-        let offset = if size == 1 {
-            index
-        } else {
-            self.shl(index, size.trailing_zeros() as i64)
-        };
-        self.b.ins().iadd(self.bufs[buf.index()], offset)
-    }
-
-    /// `buf[index]` as a scalar; with a mask, reads index 0 where it is false (every loaded buffer has an
-    /// element 0) and gives 0 there.
-    pub(super) fn load_scalar(&mut self, buf: BufId, index: Value, mask: Option<Value>) -> Value {
-        let d = self.k.params[buf.index()].dtype;
-        let index = match mask {
-            Some(m) => {
-                let zero = self.b.ins().iconst(types::I64, 0);
-                self.b.ins().select(m, index, zero)
-            }
-            None => index,
-        };
-        let addr = self.addr(buf, index);
-        let v = self.b.ins().load(scalar_type(d), mem(), addr, 0);
-        // A bool is 0 or 1 in memory; normalizing costs one instruction and guards against other bytes.
-        let v = if d == DType::Bool {
-            self.b.ins().icmp_imm_s(IntCC::NotEqual, v, 0)
-        } else {
-            v
-        };
-        match mask {
-            Some(m) => {
-                let zero = self.scalar_const(Scalar::zero(d));
-                self.b.ins().select(m, v, zero)
-            }
-            None => v,
-        }
-    }
-
-    pub(super) fn store_scalar(&mut self, buf: BufId, index: Value, v: Value) {
-        let addr = self.addr(buf, index);
-        self.b.ins().store(mem(), v, addr, 0);
-    }
-
-    /// A value of an integer dtype as an index into a buffer of `len`: itself when in range, else 0 and
-    /// `flag[0] = 1` (a store only in that case).
-    pub(super) fn checked_scalar(&mut self, v: Value, d: DType, len: u64, flag: BufId) -> Value {
-        let v = match d {
-            DType::I64 => v,
-            DType::I32 => self.b.ins().sextend(types::I64, v),
-            _ => self.b.ins().uextend(types::I64, v),
-        };
-        let ok =
-            self.b
-                .ins()
-                .icmp_imm_u(IntCC::UnsignedLessThan, v, len.min(i64::MAX as u64) as i64);
-        self.flag_unless(ok, flag);
-        let zero = self.b.ins().iconst(types::I64, 0);
-        self.b.ins().select(ok, v, zero)
-    }
-
-    /// Stores `1i32` into `flag[0]` unless `ok` (a scalar bool).
-    pub(super) fn flag_unless(&mut self, ok: Value, flag: BufId) {
-        let bad = self.b.create_block();
-        let cont = self.b.create_block();
-        self.b.set_cold_block(bad);
-        self.b.ins().brif(ok, cont, &[], bad, &[]);
-        self.b.switch_to_block(bad);
-        self.b.seal_block(bad);
-        let one = self.b.ins().iconst(types::I32, 1);
-        self.b.ins().store(mem(), one, self.bufs[flag.index()], 0);
-        self.b.ins().jump(cont, &[]);
-        self.b.switch_to_block(cont);
-        self.b.seal_block(cont);
-    }
-
-    /// Floor division of a scalar index by a positive constant.
-    pub(super) fn index_div(&mut self, v: Value, c: i64, nonneg: bool) -> Value {
-        if c == 1 {
-            v
-        } else if c.count_ones() == 1 {
-            self.sshr(v, c.trailing_zeros() as i64)
-        } else if nonneg {
-            let c = self.b.ins().iconst(types::I64, c);
-            self.b.ins().udiv(v, c)
-        } else {
-            let k = self.b.ins().iconst(types::I64, c);
-            let q = self.b.ins().sdiv(v, k);
-            let r = self.b.ins().srem(v, k);
-            let neg = self.b.ins().icmp_imm_s(IntCC::SignedLessThan, r, 0);
-            let neg = self.b.ins().uextend(types::I64, neg);
-            self.b.ins().isub(q, neg)
-        }
-    }
-
-    /// Floor modulus of a scalar index by a positive constant.
-    pub(super) fn index_mod(&mut self, v: Value, c: i64, nonneg: bool) -> Value {
-        if c == 1 {
-            self.b.ins().iconst(types::I64, 0)
-        } else if c.count_ones() == 1 {
-            self.b.ins().band_imm_u(v, c - 1)
-        } else if nonneg {
-            let c = self.b.ins().iconst(types::I64, c);
-            self.b.ins().urem(v, c)
-        } else {
-            let k = self.b.ins().iconst(types::I64, c);
-            let r = self.b.ins().srem(v, k);
-            let neg = self.b.ins().icmp_imm_s(IntCC::SignedLessThan, r, 0);
-            let plus = self.b.ins().iadd(r, k);
-            self.b.ins().select(neg, plus, r)
-        }
-    }
-
-    /// A scalar index converted to a value of `to` (integers wrap, floats round).
-    pub(super) fn cast_index(&mut self, i: Value, to: DType) -> Value {
-        self.lower_cast(i, DType::I64, to)
     }
 }
 

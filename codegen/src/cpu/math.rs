@@ -113,6 +113,8 @@ const ERFC: [f64; 9] = [
     0.000226816235226579,
     0.000122605764772743,
 ];
+/// `1.5 · 2^23`: adding it rounds an `f32` below 2^22 in magnitude to an integer.
+const MAGIC_F32: f32 = 12582912.0;
 const LN2_HI: f64 = 0.693359375; // few bits: n * LN2_HI is exact for the n that occur
 const LN2_LO: f64 = -2.12194440e-4;
 const LOG2E: f64 = std::f64::consts::LOG2_E;
@@ -168,26 +170,54 @@ impl FunctionTranslator<'_> {
         }
     }
 
-    /// `r = y - n·ln2` (two parts) and `n = round(y / ln2)`.
-    fn reduce_ln2(&mut self, y: Value) -> (Value, Value) {
+    /// `min(x, hi)` and `max(x, lo)` that keep NaN (a compare and a blend, where `fmin`/`fmax` cost
+    /// several instructions to order zeros and NaNs).
+    fn clamp_above(&mut self, x: Value, hi: f64) -> Value {
+        let ty = self.ty(x);
+        let h = self.fk(ty, hi);
+        let over = self.b.ins().fcmp(FloatCC::GreaterThan, x, h);
+        self.sel(over, h, x)
+    }
+    fn clamp_below(&mut self, x: Value, lo: f64) -> Value {
+        let ty = self.ty(x);
+        let l = self.fk(ty, lo);
+        let under = self.b.ins().fcmp(FloatCC::LessThan, x, l);
+        self.sel(under, l, x)
+    }
+
+    /// Rounds `a·b` to an integer by adding `1.5·2^23` (|a·b| < 2^22): returns the integral float and,
+    /// as an integer, the low mantissa bits that hold it in two's complement.
+    fn round_mul(&mut self, a: Value, b: f64) -> (Value, Value) {
+        let ty = self.ty(a);
+        let (k, magic) = (self.fk(ty, b), self.fk(ty, MAGIC_F32 as f64));
+        let t = self.fmadd(a, k, magic);
+        let n = self.b.ins().fsub(t, magic);
+        let bits = self.bits_as(ty.as_int(), t);
+        let magic_bits = self.ik(ty.as_int(), MAGIC_F32.to_bits() as i64);
+        (n, self.b.ins().isub(bits, magic_bits))
+    }
+
+    /// `r = y - n·ln2` (two parts) and `n = round(y / ln2)`, as a float and an integer.
+    fn reduce_ln2(&mut self, y: Value) -> (Value, Value, Value) {
         let ty = self.ty(y);
-        let l2e = self.fk(ty, LOG2E);
-        let t = self.b.ins().fmul(y, l2e);
-        let n = self.b.ins().nearest(t);
+        let (n, ni) = self.round_mul(y, LOG2E);
         let (hi, lo) = (self.fk(ty, -LN2_HI), self.fk(ty, -LN2_LO));
         let r = self.fmadd(n, hi, y);
         let r = self.fmadd(n, lo, r);
-        (n, r)
+        (ni, r, n)
     }
 
-    /// `2^n` for an integral float `n` in the normal exponent range.
-    fn pow2_f32(&mut self, n: Value) -> Value {
-        let ty = self.ty(n);
-        let ity = ty.as_int();
-        let ni = self.b.ins().fcvt_to_sint_sat(ity, n);
+    /// `2^n` for an integer `n` in the normal exponent range.
+    fn pow2_f32(&mut self, ni: Value) -> Value {
+        let ity = self.ty(ni);
         let bias = self.ik(ity, 127);
         let e = self.b.ins().iadd(ni, bias);
         let e = self.shl(e, 23);
+        let ty = if ity.is_vector() {
+            types::F32X4
+        } else {
+            types::F32
+        };
         self.bits_as(ty, e)
     }
 
@@ -198,50 +228,132 @@ impl FunctionTranslator<'_> {
         self.fmadd(r2, p, r)
     }
 
+    /// e^x. For -87 <= x <= 88 (every lane, the common case) the result is normal and 2^n is added to
+    /// the exponent bits directly; otherwise (some lane underflows, overflows or is NaN) a branch takes
+    /// the careful path, which clamps and scales by 2^n in two halves.
     fn exp_f32(&mut self, x: Value) -> Value {
         let ty = self.ty(x);
+        let ity = ty.as_int();
+        let (ni, r, _) = self.reduce_ln2(x);
+        let p = self.expm1_reduced(r);
+        let one = self.fk(ty, 1.0);
+        let p = self.b.ins().fadd(p, one);
+        let pb = self.bits_as(ity, p);
+        let e = self.shl(ni, 23);
+        let fast = self.b.ins().iadd(pb, e);
+        let fast = self.bits_as(ty, fast);
+        let (lo, hi) = (self.fk(ty, -87.0), self.fk(ty, 88.0));
+        let under = self.b.ins().fcmp(FloatCC::UnorderedOrLessThan, x, lo);
+        let over = self.b.ins().fcmp(FloatCC::GreaterThan, x, hi);
+        let odd = self.b.ins().bor(under, over);
+        let any = if ty.is_vector() {
+            self.b.ins().vany_true(odd)
+        } else {
+            odd
+        };
+        let careful = self.b.create_block();
+        let done = self.b.create_block();
+        let out = self.b.append_block_param(done, ty);
+        self.b.set_cold_block(careful);
+        self.b.ins().brif(any, careful, &[], done, &[fast.into()]);
+        self.b.switch_to_block(careful);
+        self.b.seal_block(careful);
+        let slow = self.exp_f32_careful(x);
+        let merged = if ty.is_vector() {
+            self.sel(odd, slow, fast)
+        } else {
+            slow
+        };
+        self.b.ins().jump(done, &[merged.into()]);
+        self.b.switch_to_block(done);
+        self.b.seal_block(done);
+        out
+    }
+
+    /// e^x for any x, subnormal and infinite results included.
+    fn exp_f32_careful(&mut self, x: Value) -> Value {
+        let ty = self.ty(x);
         // Clamp (NaN passes through): below -104 the result is 0, above 89 it is inf.
-        let (lo, hi) = (self.fk(ty, -104.0), self.fk(ty, 89.0));
-        let x = self.b.ins().fmax(x, lo);
-        let x = self.b.ins().fmin(x, hi);
-        let (n, r) = self.reduce_ln2(x);
+        let x = self.clamp_below(x, -104.0);
+        let x = self.clamp_above(x, 89.0);
+        let (ni, r, _) = self.reduce_ln2(x);
         let p = self.expm1_reduced(r);
         let one = self.fk(ty, 1.0);
         let p = self.b.ins().fadd(p, one);
         // 2^n in two halves, so n from -150 to 128 (subnormal and overflowing results) stays exact.
-        let ity = ty.as_int();
-        let ni = self.b.ins().fcvt_to_sint_sat(ity, n);
         let n1 = self.sshr(ni, 1);
         let n2 = self.b.ins().isub(ni, n1);
-        let bias = self.ik(ity, 127);
         let mut out = p;
         for h in [n1, n2] {
-            let e = self.b.ins().iadd(h, bias);
-            let e = self.shl(e, 23);
-            let s = self.bits_as(ty, e);
+            let s = self.pow2_f32(h);
             out = self.b.ins().fmul(out, s);
         }
         out
     }
 
+    /// ln x. For normal positive finite x (every lane, the common case) the core runs alone; otherwise
+    /// a branch takes the careful path (subnormals scaled first; 0, infinity, negatives and NaN).
     fn log_f32(&mut self, x: Value) -> Value {
         let ty = self.ty(x);
-        let ity = ty.as_int();
+        let zero = self.fk(ty, 0.0);
+        let fast = self.log_core(x, None);
+        let (min_normal, inf) = (
+            self.fk(ty, f32::MIN_POSITIVE as f64),
+            self.fk(ty, f64::INFINITY),
+        );
+        let low = self
+            .b
+            .ins()
+            .fcmp(FloatCC::UnorderedOrLessThan, x, min_normal);
+        let high = self.b.ins().fcmp(FloatCC::Equal, x, inf);
+        let odd = self.b.ins().bor(low, high);
+        let any = if ty.is_vector() {
+            self.b.ins().vany_true(odd)
+        } else {
+            odd
+        };
+        let careful = self.b.create_block();
+        let done = self.b.create_block();
+        let out = self.b.append_block_param(done, ty);
+        self.b.set_cold_block(careful);
+        self.b.ins().brif(any, careful, &[], done, &[fast.into()]);
+        self.b.switch_to_block(careful);
+        self.b.seal_block(careful);
         // Subnormals: scale by 2^23 first.
-        let min_normal = self.fk(ty, f32::MIN_POSITIVE as f64);
         let tiny = self.b.ins().fcmp(FloatCC::LessThan, x, min_normal);
         let scale = self.fk(ty, 8388608.0);
         let scaled = self.b.ins().fmul(x, scale);
         let xs = self.sel(tiny, scaled, x);
-        let (m23, zero) = (self.fk(ty, -23.0), self.fk(ty, 0.0));
+        let m23 = self.fk(ty, -23.0);
         let eadj = self.sel(tiny, m23, zero);
+        let mut slow = self.log_core(xs, Some(eadj));
+        // 0 → -inf, +inf → +inf, negative → NaN, NaN → NaN.
+        let (ninf, nan) = (self.fk(ty, f64::NEG_INFINITY), self.fk(ty, f64::NAN));
+        let is0 = self.b.ins().fcmp(FloatCC::Equal, x, zero);
+        slow = self.sel(is0, ninf, slow);
+        slow = self.sel(high, inf, slow);
+        let neg = self.b.ins().fcmp(FloatCC::UnorderedOrLessThan, x, zero);
+        slow = self.sel(neg, nan, slow);
+        self.b.ins().jump(done, &[slow.into()]);
+        self.b.switch_to_block(done);
+        self.b.seal_block(done);
+        out
+    }
+
+    /// ln x for a normal positive finite `x`, plus `eadj` in the exponent (for pre-scaled subnormals).
+    fn log_core(&mut self, x: Value, eadj: Option<Value>) -> Value {
+        let ty = self.ty(x);
+        let ity = ty.as_int();
         // x = 2^e · m, m in [1, 2), then m in [√2/2, √2).
-        let bits = self.bits_as(ity, xs);
+        let bits = self.bits_as(ity, x);
         let e = self.ushr(bits, 23);
         let bias = self.ik(ity, 127);
         let e = self.b.ins().isub(e, bias);
         let e = self.b.ins().fcvt_from_sint(ty, e);
-        let e = self.b.ins().fadd(e, eadj);
+        let e = match eadj {
+            Some(a) => self.b.ins().fadd(e, a),
+            None => e,
+        };
         let (mant, one_bits) = (self.ik(ity, 0x007f_ffff), self.ik(ity, 0x3f80_0000));
         let m = self.b.ins().band(bits, mant);
         let m = self.b.ins().bor(m, one_bits);
@@ -267,28 +379,15 @@ impl FunctionTranslator<'_> {
         let l = self.b.ins().fsub(f, sfr);
         let (hi, lo) = (self.fk(ty, LN2_HI), self.fk(ty, LN2_LO));
         let l = self.fmadd(e, lo, l);
-        let mut out = self.fmadd(e, hi, l);
-        // 0 → -inf, +inf → +inf, negative → NaN, NaN → NaN.
-        let (ninf, inf, nan) = (
-            self.fk(ty, f64::NEG_INFINITY),
-            self.fk(ty, f64::INFINITY),
-            self.fk(ty, f64::NAN),
-        );
-        let is0 = self.b.ins().fcmp(FloatCC::Equal, x, zero);
-        out = self.sel(is0, ninf, out);
-        let isinf = self.b.ins().fcmp(FloatCC::Equal, x, inf);
-        out = self.sel(isinf, inf, out);
-        let neg = self.b.ins().fcmp(FloatCC::UnorderedOrLessThan, x, zero);
-        self.sel(neg, nan, out)
+        self.fmadd(e, hi, l)
     }
 
     /// `sin` or `cos`: reduce by π/2, evaluate the sine or cosine polynomial by quadrant.
     fn sin_cos_core(&mut self, x: Value, cos: bool) -> Value {
         let ty = self.ty(x);
         let ity = ty.as_int();
-        let two_over_pi = self.fk(ty, std::f64::consts::FRAC_2_PI);
-        let t = self.b.ins().fmul(x, two_over_pi);
-        let k = self.b.ins().nearest(t);
+        // k = round(x·2/π); its low bits give the quadrant (|k| < 2^22 on the fast path).
+        let (k, q) = self.round_mul(x, std::f64::consts::FRAC_2_PI);
         let parts: &[f64] = if self.target.fma && self.options.fma {
             &[
                 1.5707963705062866,
@@ -309,7 +408,6 @@ impl FunctionTranslator<'_> {
             let p = self.fk(ty, -p);
             r = self.fmadd(k, p, r);
         }
-        let q = self.b.ins().fcvt_to_sint_sat(ity, k);
         let q = if cos {
             let one = self.ik(ity, 1);
             self.b.ins().iadd(q, one)
@@ -379,12 +477,11 @@ impl FunctionTranslator<'_> {
         let ty = self.ty(x);
         let ity = ty.as_int();
         let ax = self.b.ins().fabs(x);
-        let nine = self.fk(ty, 9.0);
-        let c = self.b.ins().fmin(ax, nine);
+        let c = self.clamp_above(ax, 9.0);
         let y = self.b.ins().fadd(c, c);
-        let (n, r) = self.reduce_ln2(y);
+        let (ni, r, _) = self.reduce_ln2(y);
         let p = self.expm1_reduced(r);
-        let s = self.pow2_f32(n);
+        let s = self.pow2_f32(ni);
         let one = self.fk(ty, 1.0);
         let sm1 = self.b.ins().fsub(s, one);
         let em = self.fmadd(s, p, sm1);
@@ -410,8 +507,7 @@ impl FunctionTranslator<'_> {
         let z = self.b.ins().fmul(x, x);
         let p = self.poly(z, &ERF_SMALL);
         let small = self.b.ins().fmul(x, p);
-        let top = self.fk(ty, 3.92);
-        let c = self.b.ins().fmin(ax, top);
+        let c = self.clamp_above(ax, 3.92);
         let mid = self.fk(ty, ERFC_MID);
         let u = self.b.ins().fsub(c, mid);
         let q = self.poly(u, &ERFC);

@@ -9,6 +9,17 @@
 //! Every kernel has one ABI, [`KernelFn`]: `args[i]` is the base pointer of buffer `b{i}`, and a call runs
 //! the parallel loop's iterations `start..end`; the runtime splits `0..extent` across its workers.
 //!
+//! Files, in the order a kernel meets them: `plan` (analysis: dependencies, strides, which loops
+//! vectorize and how wide), `translate` (the translator: statements, hoisting, expressions), `loops`
+//! (scalar loops and vector passes), `tile` (column reductions interchanged), `vector` (values in a
+//! vector loop and their arithmetic), `memory` (addresses, loads, stores, indices), `lower` (one
+//! operation per dtype, for scalars and vector registers alike), `int` (integer division and power),
+//! `math` and `pow` (the `f32` math functions, libm calls).
+//!
+//! For runtimes: column reductions (a vectorized loop around reduction loops) run fastest when each
+//! worker's `start..end` spans at least a thousand iterations, so that rows are read in long stretches;
+//! chunk boundaries at multiples of 16 avoid scalar tails.
+//!
 //! # Invariants
 //! - Generated code touches only `args[i][0..len_i]` for the buffers' declared lengths: unmasked accesses
 //!   are proven in bounds by [`kernel::verify`], masked loads read index 0 where their mask is false,
@@ -18,10 +29,14 @@
 //!   and each unrolled accumulator sums its own share; the shares are combined at the end) and the
 //!   inline `f32` math functions are within a few ulp of libm instead of identical to it.
 
+mod int;
+mod loops;
 mod lower;
 mod math;
+mod memory;
 mod plan;
 mod pow;
+mod tile;
 mod translate;
 mod vector;
 
@@ -268,6 +283,11 @@ fn host_isa() -> Result<OwnedTargetIsa, String> {
 
 /// The pinned snapshot target: x86-64 with an explicit feature set (x86-64-v3), whatever the host.
 fn pinned_isa() -> Result<OwnedTargetIsa, String> {
+    static ISA: OnceLock<Result<OwnedTargetIsa, String>> = OnceLock::new();
+    ISA.get_or_init(build_pinned_isa).clone()
+}
+
+fn build_pinned_isa() -> Result<OwnedTargetIsa, String> {
     let mut flags = settings::builder();
     flags.set("opt_level", "speed").map_err(|e| e.to_string())?;
     flags.set("is_pic", "false").map_err(|e| e.to_string())?;

@@ -8,6 +8,8 @@
 //! vectorizes its output loop, a row reduction its inner loop); otherwise the innermost legal ones.
 
 use super::Options;
+use super::lower::vector_layout;
+use crate::dtype::DType;
 use crate::kernel::{self, AccId, BufId, Expr, ExprId, Interval, Kernel, LoopVar, Stmt, Ty};
 use indexmap::IndexMap;
 
@@ -76,6 +78,44 @@ pub(super) struct VecLoop {
     /// Accumulators defined outside the loop and accumulated inside it: each lane (and each unrolled
     /// register) keeps its own partial result, combined into the accumulator after the loop.
     pub shadows: Vec<AccId>,
+    /// Run as tiles with the reduction loops interchanged (see [`tileable`]).
+    pub tile: bool,
+}
+
+/// Lanes of the vectorized loop per tile in the interchanged form.
+pub(super) const TILE_LANES: u32 = 1024;
+
+/// Whether a vectorized loop's body is a column reduction that may run interchanged: per tile of lanes,
+/// the reduction loops run outermost and the lanes inner, the accumulators kept in a stack array. The
+/// body must be accumulator definitions, loops containing only accumulations into those accumulators
+/// and stores, and statements using them; the accumulators need a vector layout.
+fn tileable(body: &[Stmt]) -> bool {
+    let mut defined: Vec<(AccId, DType)> = Vec::new();
+    let mut has_loop = false;
+    for s in body {
+        match s {
+            Stmt::DefAcc { acc, dtype, .. } => {
+                if vector_layout(*dtype).is_none() {
+                    return false;
+                }
+                defined.push((*acc, *dtype));
+            }
+            Stmt::Loop { body, .. } => {
+                has_loop = true;
+                for t in body {
+                    match t {
+                        Stmt::Accumulate { acc, .. } if defined.iter().any(|(a, _)| a == acc) => {}
+                        Stmt::Store { .. } => {}
+                        _ => return false,
+                    }
+                }
+            }
+            Stmt::Accumulate { acc, .. } if defined.iter().any(|(a, _)| a == acc) => {}
+            Stmt::Accumulate { .. } => return false,
+            Stmt::Store { .. } => {}
+        }
+    }
+    has_loop
 }
 
 pub(super) struct Plan {
@@ -94,6 +134,7 @@ struct Legal {
     gathers: usize,
     lanes: u32,
     shadows: Vec<AccId>,
+    tile: bool,
 }
 
 impl Plan {
@@ -128,13 +169,15 @@ impl Plan {
         plan
     }
 
-    /// The expressions `stmts` use, directly or through operands, at any depth.
+    /// The expressions `stmts` use, directly or through operands, at any depth (loops that never run
+    /// use nothing: a checked index there must not flag).
     pub fn needed(&self, k: &Kernel, stmts: &[Stmt]) -> BitSet {
         let mut set = BitSet::new(k.exprs.len());
         let mut stack = Vec::new();
         fn roots(stmts: &[Stmt], out: &mut Vec<ExprId>) {
             for s in stmts {
                 match s {
+                    Stmt::Loop { extent: 0, .. } => {}
                     Stmt::Loop { body, .. } => roots(body, out),
                     Stmt::DefAcc { .. } => {}
                     Stmt::Accumulate { value, .. } => out.push(*value),
@@ -206,6 +249,7 @@ impl Plan {
                 VecLoop {
                     lanes: l.lanes,
                     shadows: l.shadows.clone(),
+                    tile: l.tile,
                 },
             );
             return true;
@@ -222,6 +266,7 @@ impl Plan {
                 VecLoop {
                     lanes: l.lanes,
                     shadows: l.shadows,
+                    tile: l.tile,
                 },
             );
             return true;
@@ -231,8 +276,10 @@ impl Plan {
 
     /// Whether `for v in 0..extent { body }` may run lanes side by side (see the module docs).
     fn legal(&self, k: &Kernel, v: LoopVar, extent: u64, body: &[Stmt]) -> Option<Legal> {
+        /// A store: its buffer, its index and the loops (inside `v`'s) around it.
+        type StoreSite = (BufId, ExprId, Vec<(LoopVar, u64)>);
         struct Walk {
-            stores: Vec<(BufId, ExprId, Vec<(LoopVar, u64)>)>,
+            stores: Vec<StoreSite>,
             accumulates: Vec<(AccId, ExprId)>,
             defined: BitSet,
             inner_loops: bool,
@@ -317,16 +364,131 @@ impl Plan {
             })
             .count();
         // Reductions and loops around inner loops run four registers per value: four independent
-        // accumulator chains, and whole cache lines per row in column reductions.
+        // accumulator chains, and whole cache lines per row in column reductions. Elementwise loops run
+        // two, which lets the out-of-order core overlap two math chains without spilling.
         let lanes = if w.inner_loops || w.stores.is_empty() {
             16
         } else {
             8
         };
+        let tile = w.inner_loops && shadows.is_empty() && tileable(body);
         Some(Legal {
             gathers,
             lanes,
             shadows,
+            tile,
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::kernel::{Access, KernelBuilder};
+    use crate::ops::ReduceOp;
+
+    /// `out[o] = sum_i x[i*a + o*b]` over a `rows x cols` buffer: (a, b) = (cols, 1) reduces columns,
+    /// (1, cols) rows.
+    fn reduce(rows: u64, cols: u64, column: bool) -> Kernel {
+        let mut b = KernelBuilder::new();
+        let x = b.param(DType::F32, rows * cols, Access::Read);
+        let (outer, inner) = if column { (cols, rows) } else { (rows, cols) };
+        let out = b.param(DType::F32, outer, Access::Write);
+        let o = b.var(Kernel::PARALLEL);
+        let v = b.new_var();
+        let iv = b.var(v);
+        let at = if column {
+            let r = b.imul(iv, cols as i64);
+            b.iadd(r, o)
+        } else {
+            let r = b.imul(o, cols as i64);
+            b.iadd(r, iv)
+        };
+        let l = b.load(x, at);
+        let acc = b.new_acc();
+        let a = b.expr(Expr::Acc(acc));
+        b.finish(
+            "reduce",
+            outer,
+            vec![
+                Stmt::DefAcc {
+                    acc,
+                    op: ReduceOp::Sum,
+                    dtype: DType::F32,
+                },
+                Stmt::Loop {
+                    var: v,
+                    extent: inner,
+                    body: vec![Stmt::Accumulate { acc, value: l }],
+                },
+                Stmt::Store {
+                    buf: out,
+                    index: o,
+                    value: a,
+                },
+            ],
+        )
+    }
+
+    #[test]
+    fn column_reductions_vectorize_the_output_loop_tiled() {
+        let plan = Plan::new(&reduce(64, 64, true), Options::default());
+        assert_eq!(
+            plan.vloops.keys().copied().collect::<Vec<_>>(),
+            vec![Kernel::PARALLEL]
+        );
+        assert!(plan.vloops[&Kernel::PARALLEL].tile);
+    }
+
+    #[test]
+    fn row_reductions_vectorize_the_reduction_loop_with_shadows() {
+        let plan = Plan::new(&reduce(64, 64, false), Options::default());
+        assert_eq!(
+            plan.vloops.keys().copied().collect::<Vec<_>>(),
+            vec![LoopVar(1)]
+        );
+        let l = &plan.vloops[&LoopVar(1)];
+        assert_eq!(
+            (l.lanes, l.shadows.clone(), l.tile),
+            (16, vec![AccId(0)], false)
+        );
+    }
+
+    #[test]
+    fn nothing_is_vectorized_when_asked_not_to() {
+        let plan = Plan::new(
+            &reduce(64, 64, true),
+            Options {
+                vectorize: false,
+                ..Options::default()
+            },
+        );
+        assert!(plan.vloops.is_empty());
+    }
+
+    #[test]
+    fn colliding_stores_are_not_vectorized() {
+        // out[i0 + i1] for i1 in 0..2: iteration (i0, 1) and (i0 + 1, 0) write the same address.
+        let mut b = KernelBuilder::new();
+        let out = b.param(DType::F32, 65, Access::Write);
+        let i = b.var(Kernel::PARALLEL);
+        let j = b.new_var();
+        let jv = b.var(j);
+        let at = b.iadd(i, jv);
+        let v = b.constant(crate::Scalar::F32(1.0));
+        let k = b.finish(
+            "collide",
+            64,
+            vec![Stmt::Loop {
+                var: j,
+                extent: 2,
+                body: vec![Stmt::Store {
+                    buf: out,
+                    index: at,
+                    value: v,
+                }],
+            }],
+        );
+        assert!(Plan::new(&k, Options::default()).vloops.is_empty());
     }
 }

@@ -24,7 +24,7 @@ use crate::dtype::DType;
 use crate::kernel::{AccId, BufId, Expr, ExprId, Kernel, LoopVar, Stmt, Ty};
 use crate::ops::ReduceOp;
 use cranelift_codegen::ir::condcodes::IntCC;
-use cranelift_codegen::ir::{FuncRef, InstBuilder, MemFlagsData, Value, types};
+use cranelift_codegen::ir::{FuncRef, InstBuilder, MemFlagsData, StackSlot, Value, types};
 use cranelift_frontend::{FunctionBuilder, Variable};
 use indexmap::IndexMap;
 
@@ -44,6 +44,8 @@ pub(super) enum AccForm {
     Parts,
     /// One scalar per lane (dtypes without a vector layout).
     Lanes,
+    /// One element per lane of a tile, in a stack array (see `tile.rs`).
+    Tile(StackSlot),
 }
 
 /// The loop being vectorized, while its body is translated.
@@ -54,6 +56,8 @@ pub(super) struct VecCtx {
     pub base: Value,
     /// Partial results of accumulators defined outside the loop.
     pub shadows: IndexMap<AccId, AccSlot>,
+    /// In a tile (see `tile.rs`): lane 0's offset from the tile's start.
+    pub tile_offset: Option<Value>,
 }
 
 pub(super) struct FunctionTranslator<'a> {
@@ -64,20 +68,20 @@ pub(super) struct FunctionTranslator<'a> {
     pub options: Options,
     /// Base pointers of the buffers.
     pub bufs: Vec<Value>,
-    counters: Vec<Option<Variable>>,
-    accs: Vec<Option<AccSlot>>,
+    pub counters: Vec<Option<Variable>>,
+    pub accs: Vec<Option<AccSlot>>,
     memo: Vec<Option<Val>>,
     /// Per open scope, the memo entries it set (cleared when it closes).
     scopes: Vec<Vec<ExprId>>,
-    open_vars: BitSet,
-    declared: BitSet,
+    pub open_vars: BitSet,
+    pub declared: BitSet,
     pub vec: Option<VecCtx>,
     pub imports: Vec<Option<FuncRef>>,
 }
 
 /// The range of a loop: a constant extent, or the `start..end` of the parallel loop.
 #[derive(Clone, Copy)]
-enum Bounds {
+pub(super) enum Bounds {
     Static(u64),
     Dynamic(Value, Value),
 }
@@ -150,7 +154,7 @@ impl<'a> FunctionTranslator<'a> {
         self.b.finalize(self.target.frontend);
     }
 
-    fn translate_block(&mut self, stmts: &[Stmt]) {
+    pub fn translate_block(&mut self, stmts: &[Stmt]) {
         for s in stmts {
             if matches!(s, Stmt::Loop { extent: 0, .. }) {
                 continue; // never runs: compute nothing for it
@@ -181,7 +185,7 @@ impl<'a> FunctionTranslator<'a> {
     }
 
     /// Computes now every expression `stmts` need whose inputs are available here and unchanged by them.
-    fn hoist(&mut self, stmts: &[Stmt]) {
+    pub fn hoist(&mut self, stmts: &[Stmt]) {
         let needed = self.plan.needed(self.k, stmts);
         let mut touched = Plan::modified(stmts);
         for s in stmts {
@@ -189,22 +193,28 @@ impl<'a> FunctionTranslator<'a> {
                 touched.insert(acc.index());
             }
         }
+        // Tile accumulators hold one value per lane: readable only inside a tile's lane loop.
+        let in_tile = self.vec.as_ref().is_some_and(|v| v.tile_offset.is_some());
         for e in needed.iter() {
             if self.memo[e].is_none()
                 && self.plan.vars[e].is_subset(&self.open_vars)
                 && self.plan.accs[e].is_subset(&self.declared)
                 && !self.plan.accs[e].intersects(&touched)
+                && (in_tile
+                    || !self.plan.accs[e].iter().any(
+                        |a| matches!(&self.accs[a], Some(s) if matches!(s.form, AccForm::Tile(_))),
+                    ))
             {
                 self.eval(ExprId(e as u32));
             }
         }
     }
 
-    fn push_scope(&mut self) {
+    pub fn push_scope(&mut self) {
         self.scopes.push(Vec::new());
     }
 
-    fn pop_scope(&mut self) {
+    pub fn pop_scope(&mut self) {
         for e in self.scopes.pop().expect("open scope") {
             self.memo[e.index()] = None;
         }
@@ -228,130 +238,10 @@ impl<'a> FunctionTranslator<'a> {
         }
     }
 
-    // ---- loops ----
-
-    /// `for var in bounds { body }`. A vectorized loop runs `lanes` iterations at a time while that many
-    /// remain, then 4 at a time, then one at a time; each pass continues from the counter the previous
-    /// one left. With a static extent the trip counts are known, so passes that would not run are not
-    /// emitted and guards are dropped.
-    fn translate_loop(&mut self, var: LoopVar, bounds: Bounds, body: &[Stmt]) {
-        let counter = self.b.declare_var(types::I64);
-        self.counters[var.index()] = Some(counter);
-        let (lo, hi, mut known) = match bounds {
-            Bounds::Static(n) => {
-                let (z, n_v) = (
-                    self.b.ins().iconst(types::I64, 0),
-                    self.b.ins().iconst(types::I64, n as i64),
-                );
-                (z, n_v, Some((0u64, n)))
-            }
-            Bounds::Dynamic(s, e) => (s, e, None),
-        };
-        self.b.def_var(counter, lo);
-        if self.vec.is_none()
-            && let Some(vl) = self.plan.vloops.get(&var).cloned()
-        {
-            let widths: &[u32] = if vl.lanes > 4 { &[vl.lanes, 4] } else { &[4] };
-            for &w in widths {
-                self.translate_pass(var, counter, hi, body, w, &vl.shadows, &mut known);
-            }
-        }
-        self.translate_pass(var, counter, hi, body, 1, &[], &mut known);
-        self.counters[var.index()] = None;
-    }
-
-    /// One pass over the remaining iterations, `w` lanes at a time (`w == 1`: scalar).
-    #[allow(clippy::too_many_arguments)]
-    fn translate_pass(
-        &mut self,
-        var: LoopVar,
-        counter: Variable,
-        hi: Value,
-        body: &[Stmt],
-        w: u32,
-        shadows: &[AccId],
-        known: &mut Option<(u64, u64)>,
-    ) {
-        // Trip count when static: (iterations, whether a guard is needed).
-        let trips = known.map(|(done, n)| (n - done) / w as u64);
-        if trips == Some(0) {
-            return;
-        }
-        let body_block = self.b.create_block();
-        let exit = self.b.create_block();
-        // Accumulators of the enclosing scope get per-lane partial results, starting at the identity.
-        let mut shadow_slots = IndexMap::new();
-        for &a in shadows {
-            let slot = self.accs[a.index()]
-                .clone()
-                .expect("shadowed accumulator is defined");
-            shadow_slots.insert(a, self.new_acc(slot.op, slot.dtype, w));
-        }
-        if trips.is_none() {
-            let i = self.b.use_var(counter);
-            let next = self.b.ins().iadd_imm_s(i, w as i64);
-            let go = self.b.ins().icmp(IntCC::SignedLessThanOrEqual, next, hi);
-            self.b.ins().brif(go, body_block, &[], exit, &[]);
-        } else {
-            self.b.ins().jump(body_block, &[]);
-        }
-        self.b.switch_to_block(body_block);
-        let base = self.b.use_var(counter);
-        if w > 1 {
-            self.vec = Some(VecCtx {
-                var,
-                lanes: w,
-                base,
-                shadows: shadow_slots,
-            });
-        }
-        // A scalar loop inside a vector loop's body keeps that loop's vector context.
-        self.open_vars.insert(var.index());
-        self.push_scope();
-        self.translate_block(body);
-        self.pop_scope();
-        self.open_vars.remove(var.index());
-        let ctx = if w > 1 { self.vec.take() } else { None };
-        // Latch.
-        let i = self.b.use_var(counter);
-        let next = self.b.ins().iadd_imm_s(i, w as i64);
-        self.b.def_var(counter, next);
-        if trips == Some(1) {
-            self.b.ins().jump(exit, &[]);
-        } else if trips.is_some() {
-            let end = self.b.ins().iconst(
-                types::I64,
-                (known.unwrap().0 + trips.unwrap() * w as u64) as i64,
-            );
-            let go = self.b.ins().icmp(IntCC::SignedLessThan, next, end);
-            self.b.ins().brif(go, body_block, &[], exit, &[]);
-        } else {
-            let after = self.b.ins().iadd_imm_s(next, w as i64);
-            let go = self.b.ins().icmp(IntCC::SignedLessThanOrEqual, after, hi);
-            self.b.ins().brif(go, body_block, &[], exit, &[]);
-        }
-        self.b.seal_block(body_block);
-        self.b.switch_to_block(exit);
-        self.b.seal_block(exit);
-        if let (Some((done, n)), Some(t)) = (*known, trips) {
-            *known = Some((done + t * w as u64, n));
-        }
-        // Fold the partial results into the accumulators.
-        if let Some(ctx) = ctx {
-            for (a, slot) in ctx.shadows {
-                let part = self.horizontal(&slot);
-                let target = self.accs[a.index()].clone().expect("defined");
-                let old = self.b.use_var(target.vars[0]);
-                let new = self.lower_binary(target.op.combine(), target.dtype, old, part);
-                self.b.def_var(target.vars[0], new);
-            }
-        }
-    }
-
     // ---- statements ----
 
     /// A fresh accumulator holding the identity of `op`: scalar for `w == 1`, else `w` lanes.
-    fn new_acc(&mut self, op: ReduceOp, dtype: DType, w: u32) -> AccSlot {
+    pub(super) fn new_acc(&mut self, op: ReduceOp, dtype: DType, w: u32) -> AccSlot {
         let identity = op.identity(dtype);
         let s = self.scalar_const(identity);
         let (form, init, count) = if w == 1 {
@@ -402,10 +292,22 @@ impl<'a> FunctionTranslator<'a> {
                 .expect("verified: accumulator defined"),
         };
         let op = slot.op.combine();
+        if let AccForm::Tile(_) = slot.form {
+            let old = self.tile_load(acc);
+            let x = self.parts(&v, slot.dtype);
+            let new: Vec<Value> = old
+                .into_iter()
+                .zip(x)
+                .map(|(o, x)| self.lower_binary(op, slot.dtype, o, x))
+                .collect();
+            self.tile_store(acc, &new);
+            return;
+        }
         let vals = match slot.form {
             AccForm::Scalar => vec![self.scalar_of(&v)],
             AccForm::Parts => self.parts(&v, slot.dtype),
             AccForm::Lanes => self.lanes(&v, Ty::Value(slot.dtype)),
+            AccForm::Tile(_) => unreachable!(),
         };
         for (var, x) in slot.vars.iter().zip(vals) {
             let old = self.b.use_var(*var);
@@ -418,10 +320,13 @@ impl<'a> FunctionTranslator<'a> {
         let slot = self.accs[acc.index()]
             .clone()
             .expect("verified: accumulator defined");
+        if let AccForm::Tile(_) = slot.form {
+            return Val::P(self.tile_load(acc));
+        }
         let vals: Vec<Value> = slot.vars.iter().map(|v| self.b.use_var(*v)).collect();
         match slot.form {
             AccForm::Scalar => Val::S(vals[0]),
-            AccForm::Parts => Val::P(vals),
+            AccForm::Parts | AccForm::Tile(_) => Val::P(vals),
             AccForm::Lanes => Val::L(vals),
         }
     }

@@ -7,10 +7,10 @@
 //! split into lanes (a gather). Operations with a vector form run on registers; the others run lane by
 //! lane on scalars, with the same lowering the scalar loop uses.
 
-use super::lower::{mem, scalar_type, vector_layout};
+use super::lower::{scalar_type, vector_layout};
 use super::translate::{AccForm, AccSlot, FunctionTranslator};
 use crate::dtype::DType;
-use crate::kernel::{BufId, ExprId, Ty};
+use crate::kernel::Ty;
 use crate::ops::{BinaryOp, UnaryOp};
 use cranelift_codegen::ir::condcodes::{FloatCC, IntCC};
 use cranelift_codegen::ir::{
@@ -31,7 +31,7 @@ pub(super) enum Val {
 }
 
 impl FunctionTranslator<'_> {
-    fn width(&self) -> u32 {
+    pub(super) fn width(&self) -> u32 {
         self.vec.as_ref().map_or(1, |c| c.lanes)
     }
 
@@ -46,7 +46,7 @@ impl FunctionTranslator<'_> {
                     if l == 0 {
                         *base
                     } else {
-                        self.b.ins().iadd_imm_s(*base, l as i64 * s)
+                        self.b.ins().iadd_imm_s(*base, (l as i64).wrapping_mul(*s))
                     }
                 })
                 .collect(),
@@ -328,246 +328,13 @@ impl FunctionTranslator<'_> {
         )
     }
 
-    // ---- indices ----
-
-    pub(super) fn index_add(&mut self, x: Val, y: Val) -> Val {
-        match (&x, &y) {
-            (Val::S(a), Val::S(b)) => Val::S(self.b.ins().iadd(*a, *b)),
-            (Val::A(a, s), Val::S(b)) | (Val::S(b), Val::A(a, s)) => {
-                Val::A(self.b.ins().iadd(*a, *b), *s)
-            }
-            (Val::A(a, s), Val::A(b, t)) if s.checked_add(*t).is_some() => {
-                Val::A(self.b.ins().iadd(*a, *b), s + t)
-            }
-            _ => {
-                let (lx, ly) = (self.lanes(&x, Ty::Index), self.lanes(&y, Ty::Index));
-                Val::L(
-                    lx.into_iter()
-                        .zip(ly)
-                        .map(|(a, b)| self.b.ins().iadd(a, b))
-                        .collect(),
-                )
-            }
-        }
-    }
-
-    pub(super) fn index_mul(&mut self, x: Val, c: i64) -> Val {
-        match x {
-            Val::S(a) => Val::S(self.b.ins().imul_imm_s(a, c)),
-            Val::A(a, s) if s.checked_mul(c).is_some() => {
-                Val::A(self.b.ins().imul_imm_s(a, c), s * c)
-            }
-            x => {
-                let lanes = self.lanes(&x, Ty::Index);
-                Val::L(
-                    lanes
-                        .into_iter()
-                        .map(|l| self.b.ins().imul_imm_s(l, c))
-                        .collect(),
-                )
-            }
-        }
-    }
-
-    /// A scalar index function applied to an index in any form.
-    pub(super) fn index_map(&mut self, x: Val, f: impl Fn(&mut Self, Value) -> Value) -> Val {
-        match x {
-            Val::S(a) | Val::A(a, 0) => Val::S(f(self, a)),
-            x => {
-                let lanes = self.lanes(&x, Ty::Index);
-                Val::L(lanes.into_iter().map(|l| f(self, l)).collect())
-            }
-        }
-    }
-
-    /// Checked indices lane by lane; one branch for all lanes to set the flag.
-    pub(super) fn checked_vector(&mut self, x: &Val, d: DType, len: u64, flag: BufId) -> Val {
-        let lanes = self.lanes(x, Ty::Value(d));
-        let mut all = None;
-        let mut out = Vec::with_capacity(lanes.len());
-        for v in lanes {
-            let v = match d {
-                DType::I64 => v,
-                DType::I32 => self.b.ins().sextend(types::I64, v),
-                _ => self.b.ins().uextend(types::I64, v),
-            };
-            let ok = self.b.ins().icmp_imm_u(
-                IntCC::UnsignedLessThan,
-                v,
-                len.min(i64::MAX as u64) as i64,
-            );
-            let zero = self.b.ins().iconst(types::I64, 0);
-            out.push(self.b.ins().select(ok, v, zero));
-            all = Some(match all {
-                None => ok,
-                Some(a) => self.b.ins().band(a, ok),
-            });
-        }
-        self.flag_unless(all.expect("at least one lane"), flag);
-        Val::L(out)
-    }
-
-    /// Whether an index expression's values all fit in an i32.
-    fn fits_i32(&self, id: ExprId) -> bool {
-        self.plan.ranges[id.index()]
-            .is_some_and(|r| r.lo >= i32::MIN as i128 && r.hi <= i32::MAX as i128)
-    }
-
-    /// An affine index as `i32x4` registers (lane offsets wrap; the values fit).
-    fn affine_i32(&mut self, base: Value, s: i64) -> Vec<Value> {
-        let n = self.width() / 4;
-        let offsets: Vec<u8> = (0..4)
-            .flat_map(|l| ((l as i64 * s) as i32).to_le_bytes())
-            .collect();
-        let k = self
-            .b
-            .func
-            .dfg
-            .constants
-            .insert(ConstantData::from(offsets));
-        let offsets = self.b.ins().vconst(types::I32X4, k);
-        (0..n)
-            .map(|p| {
-                let b = self.b.ins().iadd_imm_s(base, 4 * p as i64 * s);
-                let b = self.b.ins().ireduce(types::I32, b);
-                let b = self.b.ins().splat(types::I32X4, b);
-                self.b.ins().iadd(b, offsets)
-            })
-            .collect()
-    }
-
-    pub(super) fn index_cast_vector(&mut self, x: &Val, d: DType, id: ExprId) -> Val {
-        if let Val::A(base, s) = *x {
-            if matches!(d, DType::I32 | DType::F32) && self.fits_i32(id) {
-                let regs = self.affine_i32(base, s);
-                return Val::P(if d == DType::F32 {
-                    regs.into_iter()
-                        .map(|r| self.b.ins().fcvt_from_sint(types::F32X4, r))
-                        .collect()
-                } else {
-                    regs
-                });
-            }
-            if matches!(d, DType::I64 | DType::F64) {
-                let offsets: Vec<u8> = [0i64, s].iter().flat_map(|v| v.to_le_bytes()).collect();
-                let k = self
-                    .b
-                    .func
-                    .dfg
-                    .constants
-                    .insert(ConstantData::from(offsets));
-                let offsets = self.b.ins().vconst(types::I64X2, k);
-                let regs = (0..self.width() / 2).map(|p| {
-                    let b = self.b.ins().iadd_imm_s(base, 2 * p as i64 * s);
-                    let b = self.b.ins().splat(types::I64X2, b);
-                    let r = self.b.ins().iadd(b, offsets);
-                    if d == DType::F64 {
-                        self.b.ins().fcvt_from_sint(types::F64X2, r)
-                    } else {
-                        r
-                    }
-                });
-                return Val::P(regs.collect());
-            }
-        }
-        let lanes = self.lanes(x, Ty::Index);
-        Val::L(lanes.into_iter().map(|l| self.cast_index(l, d)).collect())
-    }
-
-    pub(super) fn in_range_vector(&mut self, x: &Val, lo: i64, hi: i64, id: ExprId) -> Val {
-        let small = |v: i64| v >= i32::MIN as i64 && v <= i32::MAX as i64;
-        if let Val::A(base, s) = *x
-            && self.fits_i32(id)
-            && small(lo)
-            && small(hi)
-        {
-            let regs = self.affine_i32(base, s);
-            let (l, h) = (self.ik(types::I32X4, lo), self.ik(types::I32X4, hi));
-            return Val::P(
-                regs.into_iter()
-                    .map(|r| {
-                        let ge = self.b.ins().icmp(IntCC::SignedGreaterThanOrEqual, r, l);
-                        let lt = self.b.ins().icmp(IntCC::SignedLessThan, r, h);
-                        self.b.ins().band(ge, lt)
-                    })
-                    .collect(),
-            );
-        }
-        let lanes = self.lanes(x, Ty::Index);
-        Val::L(
-            lanes
-                .into_iter()
-                .map(|v| {
-                    let ge = self
-                        .b
-                        .ins()
-                        .icmp_imm_s(IntCC::SignedGreaterThanOrEqual, v, lo);
-                    let lt = self.b.ins().icmp_imm_s(IntCC::SignedLessThan, v, hi);
-                    self.b.ins().band(ge, lt)
-                })
-                .collect(),
-        )
-    }
-
-    // ---- memory ----
-
-    pub(super) fn load_vector(&mut self, buf: BufId, index: &Val, mask: Option<&Val>) -> Val {
-        let d = self.k.params[buf.index()].dtype;
-        match (index, mask, vector_layout(d)) {
-            (Val::A(base, 1), None, Some((vty, per))) if d != DType::Bool => {
-                let n = self.width() / per;
-                Val::P(
-                    (0..n)
-                        .map(|p| {
-                            let i = self.b.ins().iadd_imm_s(*base, (p * per) as i64);
-                            let addr = self.addr(buf, i);
-                            self.b.ins().load(vty, mem(), addr, 0)
-                        })
-                        .collect(),
-                )
-            }
-            (Val::A(base, 0), None, _) => Val::S(self.load_scalar(buf, *base, None)),
-            _ => {
-                let idx = self.lanes(index, Ty::Index);
-                let masks = mask.map(|m| self.lanes(m, Ty::Value(DType::Bool)));
-                Val::L(
-                    idx.into_iter()
-                        .enumerate()
-                        .map(|(l, i)| self.load_scalar(buf, i, masks.as_ref().map(|m| m[l])))
-                        .collect(),
-                )
-            }
-        }
-    }
-
-    pub(super) fn store_vector(&mut self, buf: BufId, index: &Val, v: &Val) {
-        let d = self.k.params[buf.index()].dtype;
-        match (index, vector_layout(d)) {
-            (Val::A(base, 1), Some((_, per))) if d != DType::Bool => {
-                let regs = self.parts(v, d);
-                for (p, r) in regs.into_iter().enumerate() {
-                    let i = self.b.ins().iadd_imm_s(*base, p as i64 * per as i64);
-                    let addr = self.addr(buf, i);
-                    self.b.ins().store(mem(), r, addr, 0);
-                }
-            }
-            _ => {
-                // Lane by lane, in lane order (the last lane's write to an address wins, as in the loop).
-                let idx = self.lanes(index, Ty::Index);
-                let vals = self.lanes(v, Ty::Value(d));
-                for (i, x) in idx.into_iter().zip(vals) {
-                    self.store_scalar(buf, i, x);
-                }
-            }
-        }
-    }
-
     /// The combination of all lanes of a vector accumulator, as a scalar.
     pub(super) fn horizontal(&mut self, slot: &AccSlot) -> Value {
         let vals: Vec<Value> = slot.vars.iter().map(|v| self.b.use_var(*v)).collect();
         let op = slot.op.combine();
         let lanes = match slot.form {
             AccForm::Scalar => return vals[0],
+            AccForm::Tile(_) => unreachable!("tile accumulators are never shadows"),
             AccForm::Lanes => vals,
             AccForm::Parts => {
                 // Registers pairwise (a tree), then the lanes of the last one.

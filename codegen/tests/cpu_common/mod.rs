@@ -2,6 +2,8 @@
 //! that compares the JIT (vectorized and scalar) with the reference evaluator.
 #![allow(dead_code)]
 
+pub mod kernels;
+
 use smelt_codegen::cpu::{self, CpuProgram, Options};
 use smelt_codegen::eval::{self, HostData};
 use smelt_codegen::kernel::{Access, Kernel};
@@ -157,7 +159,7 @@ pub fn ulp_distance_f64(a: f64, b: f64) -> u64 {
     let key = |x: f64| {
         let b = x.to_bits() as i64;
         if b < 0 {
-            (i64::MIN as i128 - b as i128) as i128
+            i64::MIN as i128 - b as i128
         } else {
             b as i128
         }
@@ -216,6 +218,11 @@ pub fn option_sets() -> Vec<Options> {
 /// Runs `kernel` on `inputs` (all buffers, outputs zeroed or pre-filled) with the evaluator and the JIT
 /// under every option set, over the whole range and over sub-ranges; compares the written buffers.
 pub fn check(kernel: &Kernel, inputs: &[HostData], tol: Tol) {
+    check_with(kernel, inputs, tol, &option_sets());
+}
+
+/// [`check`] with the given option sets.
+pub fn check_with(kernel: &Kernel, inputs: &[HostData], tol: Tol, options: &[Options]) {
     let written: Vec<usize> = kernel
         .params
         .iter()
@@ -233,7 +240,7 @@ pub fn check(kernel: &Kernel, inputs: &[HostData], tol: Tol) {
     for (start, end) in ranges {
         let mut want = inputs.to_vec();
         eval::eval_range(kernel, &mut want, start, end).unwrap();
-        for opts in option_sets() {
+        for &opts in options {
             let prog = cpu::compile_with(kernel, opts).unwrap_or_else(|e| panic!("{e}\n{kernel}"));
             let mut got = inputs.to_vec();
             run(&prog, kernel, &mut got, start, end);
@@ -246,5 +253,57 @@ pub fn check(kernel: &Kernel, inputs: &[HostData], tol: Tol) {
                 }
             }
         }
+    }
+}
+
+/// The bytes of a buffer as kernels see them (little-endian, bool as 0/1).
+pub fn to_bytes(h: &HostData) -> Vec<u8> {
+    match h {
+        HostData::Bool(v) => v.iter().map(|&b| b as u8).collect(),
+        HostData::U8(v) => v.clone(),
+        HostData::I32(v) => v.iter().flat_map(|x| x.to_le_bytes()).collect(),
+        HostData::I64(v) => v.iter().flat_map(|x| x.to_le_bytes()).collect(),
+        HostData::F32(v) => v.iter().flat_map(|x| x.to_le_bytes()).collect(),
+        HostData::F64(v) => v.iter().flat_map(|x| x.to_le_bytes()).collect(),
+    }
+}
+
+/// The inverse of [`to_bytes`]; panics on a bool byte other than 0 or 1.
+pub fn from_bytes(d: DType, bytes: &[u8]) -> HostData {
+    match d {
+        DType::Bool => HostData::Bool(
+            bytes
+                .iter()
+                .map(|&b| {
+                    assert!(b <= 1, "a bool byte holds {b}");
+                    b == 1
+                })
+                .collect(),
+        ),
+        DType::U8 => HostData::U8(bytes.to_vec()),
+        DType::I32 => HostData::I32(
+            bytes
+                .chunks(4)
+                .map(|c| i32::from_le_bytes(c.try_into().unwrap()))
+                .collect(),
+        ),
+        DType::I64 => HostData::I64(
+            bytes
+                .chunks(8)
+                .map(|c| i64::from_le_bytes(c.try_into().unwrap()))
+                .collect(),
+        ),
+        DType::F32 => HostData::F32(
+            bytes
+                .chunks(4)
+                .map(|c| f32::from_le_bytes(c.try_into().unwrap()))
+                .collect(),
+        ),
+        DType::F64 => HostData::F64(
+            bytes
+                .chunks(8)
+                .map(|c| f64::from_le_bytes(c.try_into().unwrap()))
+                .collect(),
+        ),
     }
 }

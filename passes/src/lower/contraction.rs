@@ -49,7 +49,13 @@ fn follow(g: &Graph, mut id: NodeId, vars: &[Affine]) -> Operand {
                 if !strips_ones && compact.is_none() {
                     compact = Some(id);
                 }
-                unravel(&ravel(&idx, &n.ty.shape), &from)
+                let inner = unravel(&ravel(&idx, &n.ty.shape), &from);
+                if inner.iter().map(Affine::size).sum::<usize>() > 48 {
+                    // Not a strided view; stop before the index grows further.
+                    compact.get_or_insert(id);
+                    break;
+                }
+                inner
             }
             Op::Expand(_) => idx
                 .iter()

@@ -201,6 +201,17 @@ impl Affine {
         }
     }
 
+    /// The number of atoms, counting those inside divisions and remainders (a measure of index cost).
+    pub fn size(&self) -> usize {
+        self.terms
+            .iter()
+            .map(|(a, _)| match a {
+                Atom::Div(x, _) | Atom::Mod(x, _) => 1 + x.size(),
+                _ => 1,
+            })
+            .sum()
+    }
+
     /// Whether any division, remainder or data atom appears (the index is not a plain strided one).
     pub fn is_strided(&self) -> bool {
         self.terms

@@ -20,6 +20,9 @@ use smelt_codegen::kernel::{Access, BufId, Expr, ExprId, Kernel, KernelBuilder, 
 use smelt_codegen::{BinaryOp, DType, Scalar};
 use std::collections::{BTreeMap, HashMap};
 
+/// The most atoms an index may have before the view chain computing it gets a buffer.
+const INDEX_SIZE_LIMIT: usize = 48;
+
 /// Why a kernel could not be lowered as asked.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Fail {
@@ -159,6 +162,12 @@ impl<'a> Lowerer<'a> {
             Op::Reshape(_) => {
                 let linear = ravel(idx, &node.ty.shape);
                 let inner = unravel(&linear, src_shape(0));
+                if inner.iter().map(Affine::size).sum::<usize>() > INDEX_SIZE_LIMIT {
+                    // Views of views (reshapes of transposes, repeatedly) nest divisions: cut the chain
+                    // with a buffer so index math stays small.
+                    let cut = if id != self.out { id } else { node.srcs[0] };
+                    return Err(Fail::Materialize(cut, Reason::ComplexIndex));
+                }
                 self.lower(node.srcs[0], &inner, mask)?
             }
             Op::Permute(perm) => {
