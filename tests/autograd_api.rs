@@ -165,7 +165,9 @@ fn requires_grad_errors_as_pytorch() {
     let i = Tensor::new([1i64, 2]);
     let err = i.try_requires_grad_(true).unwrap_err();
     assert!(err.to_string().contains("floating point"), "{err}");
-    assert!(std::panic::catch_unwind(|| i.requires_grad_(true)).is_err());
+    assert!(
+        std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| i.requires_grad_(true))).is_err()
+    );
     let x = leaf(&[1.0]);
     let h = &x * 2.0;
     assert!(h.try_requires_grad_(false).is_err());
@@ -185,7 +187,8 @@ fn backward_of_non_scalar_panics() {
             .contains("grad can be implicitly created only for scalar outputs"),
         "{err}"
     );
-    let caught = std::panic::catch_unwind(|| y.backward()).unwrap_err();
+    let caught =
+        std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| y.backward())).unwrap_err();
     let msg = caught.downcast_ref::<String>().unwrap();
     assert!(msg.contains("only for scalar outputs"), "{msg}");
     // One element of any shape is fine, as in PyTorch.

@@ -48,7 +48,7 @@ fn broadcast_error_names_op_and_shapes() {
         err.to_string(),
         "add: shapes [2, 3] and [4] cannot broadcast"
     );
-    let caught = std::panic::catch_unwind(|| a.add(&b)).unwrap_err();
+    let caught = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| a.add(&b))).unwrap_err();
     let msg = caught.downcast_ref::<String>().unwrap();
     assert_eq!(msg, "add: shapes [2, 3] and [4] cannot broadcast");
 }

@@ -36,7 +36,7 @@ pub fn schedule(g: &Graph, forced: &[(NodeId, Reason)]) -> Schedule {
             mat.entry(id).or_insert(Reason::Random);
         }
     }
-    shared_expensive(g, &uses, &mut mat);
+    let mut sized = false;
     loop {
         // Contractions and their operands.
         let mut contractions = BTreeMap::new();
@@ -68,6 +68,11 @@ pub fn schedule(g: &Graph, forced: &[(NodeId, Reason)]) -> Schedule {
                     mat.entry(base).or_insert(Reason::ContractionOperand);
                 }
             }
+        }
+        // Sizes are measured once the contractions (which stop inlining) are known.
+        if !sized {
+            shared_expensive(g, &uses, &mut mat);
+            sized = true;
         }
         match build(g, &mat, &contractions) {
             Ok(s) => return s,
@@ -188,7 +193,7 @@ fn build(
             step_nodes.push(vec![id]);
             continue;
         }
-        let name = kernel_name(g, id);
+        let name = kernel_name(g, id, &bufs);
         let lowered = match lower::lower_best(g, &bufs, id, out, &name) {
             Ok(l) => l,
             Err(Fail::Materialize(n, r)) => return Err((n, r)),
@@ -250,42 +255,35 @@ fn kernel_nodes(
     out: NodeId,
     bufs: &BTreeMap<NodeId, BufIdx>,
 ) -> Vec<NodeId> {
-    let mut seen = vec![out];
+    let mut seen = std::collections::BTreeSet::from([out]);
     let mut stack = vec![out];
     while let Some(id) = stack.pop() {
         for &s in &g.node(id).srcs {
-            if !bufs.contains_key(&s) && !seen.contains(&s) {
-                seen.push(s);
+            if !bufs.contains_key(&s) && seen.insert(s) {
                 stack.push(s);
             }
         }
     }
-    seen.sort();
-    seen
+    seen.into_iter().collect()
 }
 
 /// A kernel's name, tinygrad style: `E_` for elementwise, `R_` when it reduces, then the output shape.
-fn kernel_name(g: &Graph, id: NodeId) -> String {
+fn kernel_name(g: &Graph, id: NodeId, bufs: &BTreeMap<NodeId, BufIdx>) -> String {
     let n = g.node(id);
     let mut reduces = false;
     let mut stack = vec![id];
-    let mut seen = vec![];
+    let mut seen = std::collections::BTreeSet::new();
     while let Some(i) = stack.pop() {
-        if seen.contains(&i) {
+        if !seen.insert(i) {
             continue;
         }
-        seen.push(i);
         if g.node(i).op.is_reduce() {
             reduces = true;
             break;
         }
-        stack.extend(g.node(i).srcs.iter().copied());
+        stack.extend(g.node(i).srcs.iter().copied().filter(|s| !bufs.contains_key(s)));
     }
     let dims: Vec<String> = n.ty.shape.iter().map(|d| d.to_string()).collect();
-    let dims = if dims.is_empty() {
-        "scalar".to_string()
-    } else {
-        dims.join("x")
-    };
+    let dims = if dims.is_empty() { "scalar".to_string() } else { dims.join("x") };
     format!("{}_{}_n{}", if reduces { "R" } else { "E" }, dims, id.0)
 }

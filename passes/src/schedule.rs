@@ -142,7 +142,7 @@ impl fmt::Display for Reason {
             Reason::Contraction => "matmul result",
             Reason::ContractionOperand => "matmul operand that is not a strided view of a buffer",
             Reason::ReduceRecomputed => "reduction its users cannot share inside one loop nest",
-            Reason::SharedExpensive => "used by several kernels and too costly to recompute",
+            Reason::SharedExpensive => "used several times and too costly to recompute at each use",
             Reason::SplitReduce => "first stage of a reduction split for parallelism",
             Reason::DepthLimit => "a chain deeper than one kernel inlines",
             Reason::ComplexIndex => "a view whose index arithmetic would grow too large",

@@ -170,7 +170,8 @@ impl Tensor {
     ///
     /// The gradients are realized before this returns, like PyTorch's eager backward: a lazy gradient
     /// stored in a leaf would refer to the graph that refers to the leaf, a reference cycle that would
-    /// never be freed if the gradient were never read.
+    /// never be freed if the gradient were never read. This tensor is realized with them, in the same
+    /// schedule, so reading the loss afterwards recomputes nothing.
     #[track_caller]
     pub fn backward(&self) {
         ok(self.try_backward())
@@ -193,7 +194,11 @@ impl Tensor {
                 };
                 updates.push((step.t.clone(), sum));
             }
-            Tensor::realize_all(&updates.iter().map(|(_, g)| g).collect::<Vec<_>>())?;
+            // The output is realized with the gradients (it is computed on the way anyway), so reading
+            // the loss after `backward` costs nothing.
+            let mut targets: Vec<&Tensor> = updates.iter().map(|(_, g)| g).collect();
+            targets.push(self);
+            Tensor::realize_all(&targets)?;
             for (leaf, g) in updates {
                 leaf.set_grad_unchecked(Some(g));
             }

@@ -50,7 +50,7 @@ pub(crate) fn vjp(t: &Tensor, x: &[Tensor], g: &Tensor) -> Vec<Option<Tensor>> {
         Op::Reduce { op: ReduceOp::Max | ReduceOp::Min, axes } => one(extreme(&x[0], t, axes, g)),
         // ---- movement: each view's gradient is the inverse view ----
         Op::Reshape(_)                                         => one(g.reshape_internal(x[0].dims().to_vec())),
-        Op::Permute(perm)                                      => one(g.permute_internal(inverse(perm))),
+        Op::Permute(perm)                                      => one(unpermute(g, perm)),
         Op::Expand(_)                                          => one(unexpand(g, x[0].dims())),
         Op::Pad { lo, .. }                                     => one(unpad(g, lo, x[0].dims())),
         Op::Slice { start, step }                              => one(unslice(g, start, step, x[0].dims())),
@@ -99,7 +99,7 @@ fn binary(op: BinaryOp, a: &Tensor, b: &Tensor, t: &Tensor, g: &Tensor) -> Vec<O
         BinaryOp::Div => (g / b, -(g * a) / (b * b)),
         BinaryOp::Rem => (g.clone(), -(g * &(a / b).floor())),
         BinaryOp::Pow => pow(a, b, t, g),
-        BinaryOp::Max | BinaryOp::Min => return pick(op, a, b, g),
+        BinaryOp::Max | BinaryOp::Min => return pick(op, a, b, t, g),
         _ => unreachable!("{op} has a bool or integer result, which carries no gradient"),
     };
     vec![Some(ga), Some(gb)]
@@ -121,12 +121,16 @@ fn pow(a: &Tensor, b: &Tensor, t: &Tensor, g: &Tensor) -> (Tensor, Tensor) {
 /// Elementwise max / min: the gradient goes to the selected operand. Two tensors split ties half and
 /// half (`torch.maximum`). Against a constant (`clamp`, `relu`) the tensor operand keeps the whole
 /// gradient at the boundary, except `max(x, 0)`, which is `relu` and gives 0 there, as PyTorch.
-fn pick(op: BinaryOp, a: &Tensor, b: &Tensor, g: &Tensor) -> Vec<Option<Tensor>> {
+///
+/// `relu`'s mask is read from its result `t = max(x, 0)`, as PyTorch's `threshold_backward(g, t, 0)`
+/// does (`!(t <= 0)` is `!(x <= 0)`, NaN included): the result is what a training step keeps anyway
+/// (the next layer's matmul reads it), so the pre-activation need not be kept or recomputed.
+fn pick(op: BinaryOp, a: &Tensor, b: &Tensor, t: &Tensor, g: &Tensor) -> Vec<Option<Tensor>> {
     let pass = |keep: Tensor| Tensor::where_cond(&keep, g, &zeros(g));
     let is_max = op == BinaryOp::Max;
     if let Some(c) = constant(b) {
         let keep = match (is_max, c == 0.0) {
-            (true, true) => a.le_scalar(0.0).logical_not(),
+            (true, true) => t.le_scalar(0.0).logical_not(),
             (true, false) => a.ge_scalar(c),
             (false, _) => a.le_scalar(c),
         };
@@ -198,6 +202,22 @@ fn extreme(x: &Tensor, t: &Tensor, axes: &[usize], g: &Tensor) -> Tensor {
         .reduce_internal(ReduceOp::Sum, axes, true);
     let share = (g / &count).broadcast_internal(dims);
     Tensor::where_cond(&hit, &share, &zeros(x))
+}
+
+/// Permute's gradient, the inverse permutation of `g`. When `g` is itself a permute (a weight used as
+/// `x @ w.t()`: the matmul permutes the transposed weight again) the two collapse into one view, or into
+/// `g`'s source when they cancel, so the weight's gradient is the matmul's buffer itself rather than a
+/// copy of it through two transposes.
+fn unpermute(g: &Tensor, perm: &[usize]) -> Tensor {
+    let inv = inverse(perm);
+    if let Op::Permute(p) = g.op()
+        && !g.is_realized()
+    {
+        let src = g.srcs().remove(0);
+        // permute(permute(s, p), q) has dim i = s's dim p[q[i]].
+        return src.permute_internal(inv.iter().map(|&q| p[q]).collect());
+    }
+    g.permute_internal(inv)
 }
 
 /// The inverse permutation.

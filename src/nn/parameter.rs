@@ -19,7 +19,10 @@ pub struct Parameter(Arc<RwLock<Tensor>>);
 
 impl Parameter {
     /// A parameter holding `value`'s values as a new leaf that requires grad; `value` itself is not
-    /// marked. Panics for a non-float tensor.
+    /// marked. The values are computed now (a lazy initializer such as `rand * 2b - b` runs here):
+    /// every training step then reads the parameter as a buffer, so the first step has the same graph
+    /// as the others and compiles nothing they do not reuse. Panics for a non-float tensor or if
+    /// computing the values fails.
     #[track_caller]
     pub fn new(value: &Tensor) -> Parameter {
         ok(Parameter::try_new(value))
@@ -28,6 +31,7 @@ impl Parameter {
     /// [`Parameter::new`], returning an error instead of panicking.
     pub fn try_new(value: &Tensor) -> Result<Parameter> {
         let leaf = value.detach().try_requires_grad_(true)?;
+        leaf.realize()?;
         Ok(Parameter(Arc::new(RwLock::new(leaf))))
     }
 

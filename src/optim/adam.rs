@@ -123,7 +123,14 @@ impl Optimizer for Adam {
                 }
                 let (step, m, v) = match &self.state[i] {
                     Some(s) => (s.step + 1, s.m.clone(), s.v.clone()),
-                    None => (1, Tensor::zeros_like(&w), Tensor::zeros_like(&w)),
+                    // Realized zeros rather than constants: the first step then has the graph of
+                    // every later one, and its compiled plan is reused.
+                    // (Two tensors: one input used twice would be another graph.)
+                    None => (
+                        1,
+                        Tensor::zeros_like(&w).realize()?,
+                        Tensor::zeros_like(&w).realize()?,
+                    ),
                 };
                 let m = &m + &((&g - &m) * (1.0 - b1));
                 let v = &v * b2 + &g * &g * (1.0 - b2);

@@ -109,6 +109,12 @@ impl Optimizer for Sgd {
                 }
                 if self.momentum != 0.0 {
                     let b = match &self.buffers[i] {
+                        // Without dampening, a zero buffer gives the first step's `b = g` exactly,
+                        // with the graph of every later step (so the first step's plan is reused).
+                        None if self.dampening == 0.0 => {
+                            let zero = Tensor::zeros_like(&w).realize()?;
+                            &zero * self.momentum + &g * 1.0
+                        }
                         None => g.clone(),
                         Some(b) => b * self.momentum + &g * (1.0 - self.dampening),
                     };

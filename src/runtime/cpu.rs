@@ -235,12 +235,21 @@ impl Plan {
                 Ok(())
             }
             Exec::Jit(program) => {
-                // Fresh outputs (zeroed: large ones come straight from the OS, already zero) and flags.
+                // Fresh outputs, not zeroed (the kernel stores every element of its output), and error
+                // flags, zeroed (a kernel only sets them).
                 let mut fresh: Vec<(usize, Storage)> = vec![];
                 for (pos, a) in args.iter().enumerate() {
                     if bufs[a.0 as usize].is_none() {
                         let d = &s.buffers[a.0 as usize];
-                        fresh.push((pos, Storage::zeros(d.ty.dtype, d.ty.numel())));
+                        fresh.push((
+                            pos,
+                            match d.kind {
+                                BufKind::ErrorFlag { .. } => {
+                                    Storage::zeros(d.ty.dtype, d.ty.numel())
+                                }
+                                _ => Storage::for_writing(d.ty.dtype, d.ty.numel()),
+                            },
+                        ));
                     }
                 }
                 let mut ptrs: Vec<*mut u8> = Vec::with_capacity(args.len());
@@ -257,7 +266,7 @@ impl Plan {
                     }
                 }
                 launch(program.entry(), &Args(ptrs), kernel.extent, self.work[step]);
-                for (pos, storage) in fresh {
+                for (pos, mut storage) in fresh {
                     let a = args[pos];
                     match s.buffers[a.0 as usize].kind {
                         BufKind::ErrorFlag { size, .. } => {
@@ -265,7 +274,12 @@ impl Plan {
                                 return Err(Error::IndexOutOfRange { op: "gather", size });
                             }
                         }
-                        _ => bufs[a.0 as usize] = Some(HostBuffer::new(storage)),
+                        _ => {
+                            // SAFETY: a kernel stores every element of its output (its loop nest is
+                            // the output's shape; see `passes::lower`).
+                            unsafe { storage.assume_written(s.buffers[a.0 as usize].ty.numel()) };
+                            bufs[a.0 as usize] = Some(HostBuffer::new(storage));
+                        }
                     }
                 }
                 Ok(())
@@ -341,58 +355,68 @@ fn matmul(spec: &MatmulSpec, a: &Storage, b: &Storage) -> Result<Storage> {
     } else {
         gemm::Parallelism::None
     };
+    let total = batch * m * n;
+    if k == 0 || m * n == 0 {
+        return Ok(Storage::zeros(spec.dtype, total));
+    }
+    // Not zeroed: gemm writes every element without reading it (`read_dst` is false).
+    let mut out = Storage::for_writing(spec.dtype, total);
     macro_rules! run {
-        ($t:ty, $va:expr, $vb:expr, $mk:expr) => {{
+        ($t:ty, $va:expr, $vb:expr) => {{
             let (va, vb) = ($va, $vb);
-            let mut out: Vec<$t> = vec![0.0; batch * m * n];
-            if k > 0 && m * n > 0 {
-                // Every element the strides reach must lie in the operands: checked, never assumed.
-                if spec.a.max_index(spec.batch, spec.m, spec.k) >= va.len() as u64
-                    || spec.b.max_index(spec.batch, spec.k, spec.n) >= vb.len() as u64
-                {
-                    return Err(Error::Internal(format!("{spec} reaches outside its operands")));
-                }
-                for (bi, dst) in out.chunks_mut(m * n).enumerate() {
-                    let ao = spec.a.offset as usize + bi * spec.a.batch_stride as usize;
-                    let bo = spec.b.offset as usize + bi * spec.b.batch_stride as usize;
-                    // SAFETY: every element the strides reach lies in the operands (checked above) and
-                    // dst holds m*n elements with row stride n.
-                    unsafe {
-                        gemm::gemm(
-                            m,
-                            n,
-                            k,
-                            dst.as_mut_ptr(),
-                            1,
-                            n as isize,
-                            false,
-                            va.as_ptr().add(ao),
-                            spec.a.col_stride as isize,
-                            spec.a.row_stride as isize,
-                            vb.as_ptr().add(bo),
-                            spec.b.col_stride as isize,
-                            spec.b.row_stride as isize,
-                            0.0,
-                            1.0,
-                            false,
-                            false,
-                            false,
-                            par,
-                        );
-                    }
+            // Every element the strides reach must lie in the operands: checked, never assumed.
+            if spec.a.max_index(spec.batch, spec.m, spec.k) >= va.len() as u64
+                || spec.b.max_index(spec.batch, spec.k, spec.n) >= vb.len() as u64
+            {
+                return Err(Error::Internal(format!(
+                    "{spec} reaches outside its operands"
+                )));
+            }
+            let dst = out.as_mut_ptr() as *mut $t;
+            for bi in 0..batch {
+                let ao = spec.a.offset as usize + bi * spec.a.batch_stride as usize;
+                let bo = spec.b.offset as usize + bi * spec.b.batch_stride as usize;
+                // SAFETY: every element the strides reach lies in the operands (checked above) and
+                // `out` has room for batch*m*n elements: this batch's m*n with row stride n.
+                unsafe {
+                    gemm::gemm(
+                        m,
+                        n,
+                        k,
+                        dst.add(bi * m * n),
+                        1,
+                        n as isize,
+                        false,
+                        va.as_ptr().add(ao),
+                        spec.a.col_stride as isize,
+                        spec.a.row_stride as isize,
+                        vb.as_ptr().add(bo),
+                        spec.b.col_stride as isize,
+                        spec.b.row_stride as isize,
+                        0.0,
+                        1.0,
+                        false,
+                        false,
+                        false,
+                        par,
+                    );
                 }
             }
-            $mk(out)
         }};
     }
     match (spec.dtype, a, b) {
-        (DType::F32, Storage::F32(va), Storage::F32(vb)) => Ok(run!(f32, va, vb, Storage::F32)),
-        (DType::F64, Storage::F64(va), Storage::F64(vb)) => Ok(run!(f64, va, vb, Storage::F64)),
-        _ => Err(Error::Internal(format!(
-            "matmul of {} with operands {} and {}",
-            spec.dtype,
-            a.dtype(),
-            b.dtype()
-        ))),
+        (DType::F32, Storage::F32(va), Storage::F32(vb)) => run!(f32, va, vb),
+        (DType::F64, Storage::F64(va), Storage::F64(vb)) => run!(f64, va, vb),
+        _ => {
+            return Err(Error::Internal(format!(
+                "matmul of {} with operands {} and {}",
+                spec.dtype,
+                a.dtype(),
+                b.dtype()
+            )));
+        }
     }
+    // SAFETY: the gemm calls above wrote all batch*m*n elements.
+    unsafe { out.assume_written(total) };
+    Ok(out)
 }

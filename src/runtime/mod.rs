@@ -38,6 +38,7 @@ impl HostBuffer {
 
 impl Drop for HostBuffer {
     fn drop(&mut self) {
+        storage::pool::recycle(std::mem::replace(&mut self.0, Storage::U8(Vec::new())));
         LIVE_BUFFERS.fetch_sub(1, Ordering::Relaxed);
     }
 }
@@ -113,6 +114,17 @@ fn plan_cache()
     CACHE.get_or_init(Default::default)
 }
 
+thread_local! {
+    static PLANS_COMPILED: std::cell::Cell<usize> = const { std::cell::Cell::new(0) };
+}
+
+/// How many plans realizes on this thread compiled (plan-cache misses): a training loop's count stops
+/// growing after its first step. Per thread, so tests running beside each other do not mix.
+#[doc(hidden)]
+pub fn plans_compiled() -> usize {
+    PLANS_COMPILED.with(|c| c.get())
+}
+
 fn cpu_plan(tr: &Traversal, backend: Backend) -> Result<Arc<cpu::Plan>> {
     let key = (tr.key, backend);
     if let Some(p) = plan_cache()
@@ -122,6 +134,7 @@ fn cpu_plan(tr: &Traversal, backend: Backend) -> Result<Arc<cpu::Plan>> {
     {
         return Ok(p.clone());
     }
+    PLANS_COMPILED.with(|c| c.set(c.get() + 1));
     let plan = Arc::new(on_big_stack(|| -> Result<cpu::Plan> {
         let compiled = smelt_passes::pipeline::compile(&tr.graph()).map_err(Error::Internal)?;
         let plan = cpu::Plan::new(compiled.schedule.clone(), |k| match backend {

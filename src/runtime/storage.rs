@@ -62,6 +62,47 @@ impl Storage {
         }
     }
 
+    /// Room for `n` elements that one writer fills completely (a kernel's output, a matmul's result):
+    /// not zeroed, and taken from the [`pool`] of freed buffers when one of that size is there. For the
+    /// large buffers of a training step, zeroing or faulting in fresh pages costs as much as the kernel
+    /// that writes them. The storage has length 0 until [`Storage::assume_written`]; bools, whose byte
+    /// patterns are not all valid, start zeroed. In debug builds the room is filled with `0xff` bytes
+    /// (NaN, -1), so a writer that misses an element shows up in tests.
+    pub(crate) fn for_writing(dtype: DType, n: usize) -> Storage {
+        if dtype == DType::Bool {
+            return Storage::zeros(dtype, n);
+        }
+        let mut s = pool::take(dtype, n).unwrap_or_else(|| match dtype {
+            DType::U8 => Storage::U8(Vec::with_capacity(n)),
+            DType::I32 => Storage::I32(Vec::with_capacity(n)),
+            DType::I64 => Storage::I64(Vec::with_capacity(n)),
+            DType::F64 => Storage::F64(Vec::with_capacity(n)),
+            _ => Storage::F32(Vec::with_capacity(n)),
+        });
+        each!(&mut s, v => v.clear());
+        if cfg!(debug_assertions) {
+            // SAFETY: the capacity holds at least n elements; spare capacity may hold any bytes.
+            unsafe { std::ptr::write_bytes(s.as_mut_ptr(), 0xff, n * dtype.size_bytes()) };
+        }
+        s
+    }
+
+    /// Marks a [`Storage::for_writing`] buffer of `n` elements as filled.
+    ///
+    /// # Safety
+    /// All `n` elements must have been written through [`Storage::as_mut_ptr`].
+    pub(crate) unsafe fn assume_written(&mut self, n: usize) {
+        match self {
+            Storage::Bool(v) => debug_assert_eq!(v.len(), n),
+            // SAFETY: the caller wrote all n elements, within the capacity `for_writing` reserved.
+            Storage::U8(v) => unsafe { set_len(v, n) },
+            Storage::I32(v) => unsafe { set_len(v, n) },
+            Storage::I64(v) => unsafe { set_len(v, n) },
+            Storage::F32(v) => unsafe { set_len(v, n) },
+            Storage::F64(v) => unsafe { set_len(v, n) },
+        }
+    }
+
     /// The base address, for kernels that read the buffer.
     pub(crate) fn as_ptr(&self) -> *const u8 {
         each!(self, v => v.as_ptr() as *const u8)
@@ -134,6 +175,75 @@ impl Storage {
                 DType::I32 => Storage::I32(v.iter().map(|&x| x as i32).collect()),
                 _ => Storage::I64(v.clone()),
             },
+        }
+    }
+}
+
+/// # Safety
+/// The first `n` elements of `v`'s capacity are initialized.
+unsafe fn set_len<T>(v: &mut Vec<T>, n: usize) {
+    assert!(n <= v.capacity(), "a buffer grows past its room");
+    // SAFETY: n is within the capacity and the caller initialized the elements.
+    unsafe { v.set_len(n) }
+}
+
+/// Freed host buffers kept for reuse, by dtype and capacity: a training loop frees and allocates buffers
+/// of the same sizes every step, and reusing them saves the page faults of fresh memory. Only mid-sized
+/// and large buffers are kept (small ones are cheap to allocate), a few per size, and a bounded total,
+/// so memory a program frees for good is mostly returned.
+pub(crate) mod pool {
+    use super::Storage;
+    use crate::DType;
+    use std::collections::BTreeMap;
+    use std::sync::Mutex;
+
+    const MIN_BYTES: usize = 64 << 10;
+    const MAX_BYTES: usize = 64 << 20;
+    const TOTAL_BYTES: usize = 256 << 20;
+    const PER_SIZE: usize = 8;
+
+    #[derive(Default)]
+    struct Pool {
+        free: BTreeMap<(DType, usize), Vec<Storage>>,
+        bytes: usize,
+    }
+
+    static POOL: Mutex<Pool> = Mutex::new(Pool {
+        free: BTreeMap::new(),
+        bytes: 0,
+    });
+
+    fn capacity_bytes(s: &Storage) -> (usize, usize) {
+        let cap = each!(s, v => v.capacity());
+        (cap, cap * s.dtype().size_bytes())
+    }
+
+    /// A freed buffer of `dtype` with room for exactly `n` elements, if one is kept.
+    pub(crate) fn take(dtype: DType, n: usize) -> Option<Storage> {
+        let bytes = n * dtype.size_bytes();
+        if !(MIN_BYTES..=MAX_BYTES).contains(&bytes) {
+            return None;
+        }
+        let mut p = POOL.lock().unwrap_or_else(|e| e.into_inner());
+        let s = p.free.get_mut(&(dtype, n))?.pop()?;
+        p.bytes -= bytes;
+        Some(s)
+    }
+
+    /// Keeps a freed buffer for reuse if it fits the limits; drops it otherwise.
+    pub(crate) fn recycle(s: Storage) {
+        let (cap, bytes) = capacity_bytes(&s);
+        if s.dtype() == DType::Bool || !(MIN_BYTES..=MAX_BYTES).contains(&bytes) {
+            return;
+        }
+        let mut p = POOL.lock().unwrap_or_else(|e| e.into_inner());
+        if p.bytes + bytes > TOTAL_BYTES {
+            return;
+        }
+        let list = p.free.entry((s.dtype(), cap)).or_default();
+        if list.len() < PER_SIZE {
+            list.push(s);
+            p.bytes += bytes;
         }
     }
 }
