@@ -132,3 +132,41 @@ fn report_text_is_stable_and_has_no_times() {
     assert!(!text.contains("ms") && !text.contains("µs"));
     assert!(s.report.time >= s.report.search_time);
 }
+
+#[test]
+fn a_gather_that_may_fail_is_never_dropped() {
+    // An out-of-range index is an error; a rule that drops the gather would turn it into a value.
+    let cases = [
+        "(pow (gather x i 0) 0.0)",
+        "(sub (gather n i 0) (gather n i 0))",
+        "(where true x (gather x i 0))",
+        "(where false (gather x i 0) x)",
+        "(where true 2.0 (gather x i 0))",
+        "(where (cmplt (gather x i 0) x) x x)",
+    ];
+    let bad = |g: &Graph| {
+        g.inputs
+            .iter()
+            .map(|ty| {
+                let data = match ty.dtype {
+                    DType::F32 => smelt_passes::interp::Data::F(vec![1.0; ty.numel()]),
+                    // index 7 of a 3-element axis
+                    _ => smelt_passes::interp::Data::I(vec![7; ty.numel()]),
+                };
+                smelt_passes::interp::Array { ty: ty.clone(), data }
+            })
+            .collect::<Vec<_>>()
+    };
+    for expr in cases {
+        let g = build_graph("x:f32[3] n:i32[3] i:i64[3]", expr);
+        let s = simplify(&g, &SimplifyOptions { assume_finite: true, ..SimplifyOptions::default() });
+        assert!(s.graph.to_string().contains("gather"), "{expr}:\n{}{}", s.graph, s.report);
+        let inputs = bad(&g);
+        assert!(smelt_passes::interp::eval(&g, &inputs).is_err(), "{expr}");
+        assert!(smelt_passes::interp::eval(&s.graph, &inputs).is_err(), "{expr}:\n{}", s.graph);
+    }
+    // Without a gather the same rules fire.
+    let g = build_graph("x:f32[3]", "(pow (exp x) 0.0) (where true x (neg x))");
+    let s = simplify(&g, &SimplifyOptions::default());
+    assert!(s.report.fired("pow-zero") > 0 && s.report.fired("where-true") > 0, "{}", s.report);
+}

@@ -50,6 +50,10 @@ pub struct ClassData {
     pub shared: bool,
     /// The class holds the canonical constant of its value (set by `modify`).
     pub folded: bool,
+    /// Computing the value may fail at run time: it reads a gather, whose index may be out of range
+    /// (an error, not a value). A rule never drops such a subexpression (`pow(gather(..), 0) → 1` would
+    /// turn the error into a value), so every form in a class fails where the input graph failed.
+    pub may_fail: bool,
 }
 
 impl Payloads for EGraph {
@@ -63,11 +67,12 @@ impl Analysis<TensorLang> for TensorAnalysis {
 
     fn make(egraph: &mut EGraph, enode: &TensorLang, _id: Id) -> ClassData {
         let Some(view) = op_view(enode, egraph) else {
-            return ClassData { ty: None, value: None, shared: false, folded: false };
+            return ClassData { ty: None, value: None, shared: false, folded: false, may_fail: false };
         };
         let ty = view_type(egraph, &view);
         let value = ty.as_ref().and_then(|ty| fold(egraph, &view, ty));
-        ClassData { ty, value, shared: false, folded: false }
+        let may_fail = matches!(view.op, Op::Gather { .. }) || view.srcs.iter().any(|s| egraph[*s].data.may_fail);
+        ClassData { ty, value, shared: false, folded: false, may_fail }
     }
 
     fn merge(&mut self, a: &mut ClassData, b: ClassData) -> DidMerge {
@@ -83,6 +88,7 @@ impl Analysis<TensorLang> for TensorAnalysis {
         }
         a.shared |= b.shared;
         a.folded |= b.folded;
+        a.may_fail |= b.may_fail;
         DidMerge(*a != before, *a != b)
     }
 
@@ -145,9 +151,10 @@ fn fold(egraph: &EGraph, view: &OpView, ty: &TypeInfo) -> Option<Scalar> {
             let args: Vec<Scalar> = view.srcs.iter().map(|s| val(*s)).collect::<Option<_>>()?;
             eval_scalar(&view.op, &args)
         }
+        // The branch not taken is dropped: only when computing it cannot fail.
         Op::Where => match val(view.srcs[0])? {
-            Scalar::Bool(true) => val(view.srcs[1]),
-            Scalar::Bool(false) => val(view.srcs[2]),
+            Scalar::Bool(true) if !egraph[view.srcs[2]].data.may_fail => val(view.srcs[1]),
+            Scalar::Bool(false) if !egraph[view.srcs[1]].data.may_fail => val(view.srcs[2]),
             _ => None,
         },
         Op::Reshape(_) | Op::Permute(_) | Op::Expand(_) | Op::Slice { .. } => val(view.srcs[0]),

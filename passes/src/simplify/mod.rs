@@ -21,6 +21,8 @@
 //! - The result verifies, has the input's `inputs` (unchanged, so buffers bind as before; an input that
 //!   no longer contributes simply has no node) and the same outputs in the same order. Labels of nodes
 //!   that survive (or whose value survives in another form) are kept.
+//! - What fails at run time still fails: an out-of-range gather is an error, and no rule drops a
+//!   subexpression that reads a gather (`pow(gather(..), 0) → 1` would turn the error into a value).
 //! - The search always stops: explicit node, iteration and time limits ([`Limits`]); the report says
 //!   which one stopped it. Stopping early gives a valid, less simplified graph.
 //! - Output is deterministic: the same graph and options give the same graph and report text (a time

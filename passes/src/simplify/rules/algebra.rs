@@ -1,5 +1,8 @@
 //! Algebra: identities, canonical forms, casts, `where`, and constant folding of elementwise ops.
 //!
+//! A rule that drops an operand (`pow-zero`, `sub-self`, the `where` rules) needs it to be `total`: a
+//! gather's out-of-range index is an error, which the rewrite must not turn into a value.
+//!
 //! Left out on purpose:
 //! - `x * 0 → 0`: wrong for NaN and ±inf (and kept out for integers too, as the design says "never").
 //! - `exp(log(x)) → x`: wrong for x < 0 (NaN) and -0.0.
@@ -10,7 +13,7 @@
 
 use super::{
     Cond, Row, add_identity, always, and, build, constant_like, float, is_false, is_half, is_minus_one,
-    is_one, is_true, is_two, is_zero, neg_identity, policy, rw, sub_identity, ty_of, value, var,
+    is_one, is_true, is_two, is_zero, neg_identity, policy, rw, sub_identity, total, ty_of, value, var,
 };
 use crate::simplify::lang::{Payloads, TensorLang, UOp};
 use smelt_codegen::{DType, Scalar, UnaryOp};
@@ -38,7 +41,7 @@ pub fn rules() -> Vec<Row> {
         // x ^ 1 → x: pow(x, 1) is x for every x, NaN and inf included.
         rw("pow-one",      "(binary pow ?x ?o)",                         "?x",                  value("?o", is_one)),
         // x ^ 0 → 1: pow(x, ±0) is 1 for every x, NaN included (IEEE 754 pow; integer pow too).
-        build("pow-zero",  "(binary pow ?x ?z)",                         ones_like("?x"),       value("?z", is_zero)),
+        build("pow-zero",  "(binary pow ?x ?z)",                         ones_like("?x"),       and(value("?z", is_zero), total("?x"))),
         // x ^ 2 → x * x: exact for integers; floats: x * x is the correctly rounded square, a libm pow may be an ulp off (rounding switch).
         rw("pow-two",      "(binary pow ?x ?t)",                         "(binary mul ?x ?x)",  value("?t", is_two)),
         // x ^ 0.5 → sqrt(x): pow(-0.0, 0.5) = +0.0 but sqrt gives -0.0; pow(-inf, 0.5) = +inf but sqrt gives NaN (assume_finite and signed-zero switches).
@@ -63,7 +66,7 @@ pub fn rules() -> Vec<Row> {
         // x | x → x.
         rw("or-self",      "(binary or ?x ?x)",                          "?x",                  always()),
         // x - x → 0: integers exact; floats only with assume_finite (inf - inf and NaN - NaN are NaN).
-        build("sub-self",  "(binary sub ?x ?x)",                         zeros_like("?x"),      int_or_finite("?x")),
+        build("sub-self",  "(binary sub ?x ?x)",                         zeros_like("?x"),      and(int_or_finite("?x"), total("?x"))),
         // log(exp(x)) → x: right for NaN and ±inf inputs, but where exp overflows (x > 88.7 in f32) the
         // original is inf: needs assume_finite (and the rounding switch: exp and log each round).
         rw("log-exp",      "(unary log (unary exp ?x))",                 "?x",                  policy(|fp| fp.rounding && fp.assume_finite)),
@@ -95,11 +98,11 @@ pub fn rules() -> Vec<Row> {
 
         // ---- where -------------------------------------------------------------------------------------
         // where(c, x, x) → x.
-        rw("where-same",   "(where ?c ?x ?x)",                           "?x",                  always()),
+        rw("where-same",   "(where ?c ?x ?x)",                           "?x",                  total("?c")),
         // where(true, a, b) → a.
-        rw("where-true",   "(where ?c ?a ?b)",                           "?a",                  value("?c", is_true)),
+        rw("where-true",   "(where ?c ?a ?b)",                           "?a",                  and(value("?c", is_true), total("?b"))),
         // where(false, a, b) → b.
-        rw("where-false",  "(where ?c ?a ?b)",                           "?b",                  value("?c", is_false)),
+        rw("where-false",  "(where ?c ?a ?b)",                           "?b",                  and(value("?c", is_false), total("?a"))),
         // Constant folding (an elementwise op on broadcast constants becomes one constant, computed by
         // the reference interpreter in the op's dtype) happens in the analysis: see `analysis::fold`.
     ]

@@ -9,6 +9,8 @@
 //! model, there is no blanket commutativity or associativity (each commuted form the rules need is its
 //! own row), and no rule grows the work. Every condition that a rule needs for soundness (a dtype, a
 //! shape, a known constant, the floating-point policy) is checked by the analysis data, never assumed.
+//! A rule whose right side drops a bound subexpression checks that computing it cannot fail
+//! ([`total`]): an out-of-range gather is an error in the input graph and must stay one.
 
 pub mod algebra;
 pub mod movement;
@@ -176,6 +178,12 @@ pub fn known(v: &str) -> Cond {
 /// The policy allows `pred`.
 pub fn policy(pred: fn(FpPolicy) -> bool) -> Cond {
     Box::new(move |eg, _, _| pred(eg.analysis.fp))
+}
+
+/// Computing the class bound to `v` cannot fail at run time (it reads no gather), so a rule may drop it.
+pub fn total(v: &str) -> Cond {
+    let v = var(v);
+    Box::new(move |eg, _, s| !eg[s[v]].data.may_fail)
 }
 
 /// The class bound to `v` has a float dtype.
