@@ -255,7 +255,7 @@ fn binary_i(op: BinaryOp, a: i64, b: i64, dtype: DType) -> i64 {
                 0
             } else {
                 let q = a.wrapping_div(b);
-                if (a % b != 0) && ((a < 0) != (b < 0)) {
+                if (a.wrapping_rem(b) != 0) && ((a < 0) != (b < 0)) {
                     q - 1
                 } else {
                     q

@@ -238,6 +238,9 @@ mod tests {
         // Integer division floors and wraps at the dtype's width.
         let got = eval_scalar(&Op::Binary(BinaryOp::Div), &[Scalar::I32(-7), Scalar::I32(2)]);
         assert_eq!(got, Some(Scalar::I32(-4)));
+        // i64::MIN / -1 wraps (and folding it does not panic).
+        let got = eval_scalar(&Op::Binary(BinaryOp::Div), &[Scalar::I64(i64::MIN), Scalar::I64(-1)]);
+        assert_eq!(got, Some(Scalar::I64(i64::MIN)));
         let got = eval_scalar(&Op::Binary(BinaryOp::Add), &[Scalar::U8(250), Scalar::U8(10)]);
         assert_eq!(got, Some(Scalar::U8(4)));
         let got = eval_scalar(&Op::Unary(UnaryOp::Neg), &[Scalar::F64(0.0)]);

@@ -93,11 +93,11 @@ impl Extraction {
     /// Repairs sharing. Tree costs charge a value once per user, so two users of one value can pick two
     /// forms of it (`abs(reshape(p))` here, `abs(p)` there) and the graph computes it twice. This pass
     /// keeps use counts over the graph the choices spell and switches a class to another of its nodes
-    /// whose operands that graph computes anyway (and computes before it, so no cycle can form)
-    /// whenever the graph's total work (then node count) goes down. Deterministic: classes in operand-
-    /// first order, nodes in class order, repeated until no switch helps.
+    /// whose operands that graph computes anyway (and that do not depend on the class, so no cycle can
+    /// form) whenever the graph's total work (then node count) goes down. Deterministic: classes in
+    /// operand-first order, nodes in class order, repeated until no switch helps.
     pub fn share(&mut self, egraph: &EGraph, root: Id) {
-        let Some(order) = self.live(egraph, root) else { return };
+        let Some(mut order) = self.live(egraph, root) else { return };
         let n = self.best.len();
         let mut pos = vec![usize::MAX; n];
         let mut uses = vec![0u32; n];
@@ -110,10 +110,16 @@ impl Extraction {
                 uses[usize::from(egraph.find(*ch))] += 1;
             }
         }
+        // Payload leaves (shapes, op kinds) cost nothing and are never computed: a node may switch to
+        // them whether or not the current choices use them yet.
+        let payload = |id: Id| egraph[id].nodes.iter().all(|n| n.is_payload());
         let mut undo: Vec<usize> = Vec::new();
-        for _ in 0..8 {
+        // Each pass that switches something goes again; a switch to an operand computed later in the
+        // current order reorders the graph and starts a new pass at once.
+        for _ in 0..16 {
             let mut improved = false;
-            for &c in &order {
+            let mut reordered = false;
+            'classes: for &c in &order {
                 let ci = usize::from(c);
                 if uses[ci] == 0 {
                     continue;
@@ -121,12 +127,23 @@ impl Extraction {
                 let current = self.best[ci].expect("live");
                 let k = self.index[ci];
                 for (i, node) in egraph[c].nodes.iter().enumerate() {
-                    let fits = node.children().iter().all(|ch| pos[usize::from(egraph.find(*ch))] < pos[ci]);
-                    if i == current.node || !self.infos[k][i].valid || !fits {
+                    if i == current.node || !self.infos[k][i].valid {
                         continue;
                     }
-                    let children_live = node.children().iter().all(|ch| uses[usize::from(egraph.find(*ch))] > 0);
+                    let children_live = node.children().iter().all(|ch| {
+                        let ch = egraph.find(*ch);
+                        payload(ch) || uses[usize::from(ch)] > 0
+                    });
                     if !children_live {
+                        continue;
+                    }
+                    let later: Vec<Id> = node
+                        .children()
+                        .iter()
+                        .map(|ch| egraph.find(*ch))
+                        .filter(|&ch| !payload(ch) && pos[usize::from(ch)] >= pos[ci])
+                        .collect();
+                    if later.iter().any(|&ch| self.reaches(egraph, ch, c)) {
                         continue;
                     }
                     // Tentatively switch: the new node's operands gain a use, the old node's lose one,
@@ -154,6 +171,10 @@ impl Extraction {
                     if delta < (0, 0) {
                         self.best[ci] = Some(Choice { node: i, ..current });
                         improved = true;
+                        if !later.is_empty() {
+                            reordered = true;
+                            break 'classes;
+                        }
                         break;
                     }
                     for &chi in &undo {
@@ -164,10 +185,36 @@ impl Extraction {
                     }
                 }
             }
+            if reordered {
+                let Some(o) = self.live(egraph, root) else { return };
+                order = o;
+                pos.fill(usize::MAX);
+                for (k, id) in order.iter().enumerate() {
+                    pos[usize::from(*id)] = k;
+                }
+            }
             if !improved {
                 break;
             }
         }
+    }
+
+    /// Whether the current choices make `from` depend on `target` (or be it).
+    fn reaches(&self, egraph: &EGraph, from: Id, target: Id) -> bool {
+        let mut seen = vec![false; self.best.len()];
+        let mut stack = vec![egraph.find(from)];
+        while let Some(id) = stack.pop() {
+            if id == target {
+                return true;
+            }
+            if std::mem::replace(&mut seen[usize::from(id)], true) {
+                continue;
+            }
+            if let Some(node) = self.node(egraph, id) {
+                stack.extend(node.children().iter().map(|ch| egraph.find(*ch)));
+            }
+        }
+        false
     }
 }
 

@@ -193,7 +193,7 @@ pub fn simplify(graph: &Graph, opts: &SimplifyOptions) -> Simplified {
     egraph.rebuild(); // folding may have merged classes while adding
     let expr_ids = egraph.lookup_expr_ids(&expr.expr).expect("an expression just added is in the e-graph");
     let node_class = |i: usize| expr_ids[usize::from(expr.nodes[i])];
-    for (i, uses) in graph.use_counts().into_iter().enumerate() {
+    for (i, uses) in live_use_counts(graph).into_iter().enumerate() {
         if uses > 1 {
             egraph[node_class(i)].data.shared = true;
         }
@@ -247,6 +247,26 @@ pub fn simplify(graph: &Graph, opts: &SimplifyOptions) -> Simplified {
         search_time,
     };
     Simplified { graph: result, report }
+}
+
+/// How many times each node is used by a node that an output needs, or as an output. A value used
+/// twice only by dead code is not shared: the result computes it once.
+fn live_use_counts(graph: &Graph) -> Vec<usize> {
+    let mut live = vec![false; graph.len()];
+    let mut uses = vec![0; graph.len()];
+    for o in &graph.outputs {
+        live[o.index()] = true;
+        uses[o.index()] += 1;
+    }
+    for id in graph.ids().collect::<Vec<_>>().into_iter().rev() {
+        if live[id.index()] {
+            for s in &graph.node(id).srcs {
+                live[s.index()] = true;
+                uses[s.index()] += 1;
+            }
+        }
+    }
+    uses
 }
 
 /// The label of each class that holds a labelled input node (the lowest node id wins).
