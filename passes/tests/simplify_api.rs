@@ -170,3 +170,15 @@ fn a_gather_that_may_fail_is_never_dropped() {
     let s = simplify(&g, &SimplifyOptions::default());
     assert!(s.report.fired("pow-zero") > 0 && s.report.fired("where-true") > 0, "{}", s.report);
 }
+
+#[test]
+fn a_graph_nothing_applies_to_comes_back_as_it_is() {
+    // Nothing fires: the result is the input graph itself (same nodes, order, labels), not a rebuild.
+    let mut g = build_graph("x:f32[2,3] y:f32[2,3]", "(add (exp y) (mul x 2.0)) (sum x [1])");
+    g.labels.insert(smelt_passes::NodeId(1), "y".into());
+    let s = simplify(&g, &SimplifyOptions::default());
+    assert!(s.report.fired.is_empty(), "{}", s.report);
+    assert_eq!(s.graph.to_string(), g.to_string());
+    assert_eq!(s.graph.structural_hash(), g.structural_hash());
+    assert_eq!(s.report.stop, Stop::Saturated);
+}

@@ -14,7 +14,7 @@ use super::lang::{TensorLang, op_view};
 use crate::graph::{Graph, NodeId, Op, TypeInfo};
 use egg::{Id, Language};
 use std::cmp::Reverse;
-use std::collections::{BinaryHeap, HashMap, HashSet};
+use std::collections::{BinaryHeap, HashMap};
 use std::hash::{Hash, Hasher};
 
 /// What is fixed about one e-node before the search: whether it may be picked and its own cost.
@@ -375,8 +375,10 @@ pub fn to_graph(
     let Some(TensorLang::Roots(outs)) = ext.node(egraph, root) else {
         return Err("the roots class has no extracted node".into());
     };
-    let mut done: HashMap<Id, NodeId> = HashMap::new();
-    let mut open: HashSet<Id> = HashSet::new();
+    // By class id: the graph node built for the class, and whether it is on the stack.
+    let classes = ext.best.len();
+    let mut done: Vec<Option<NodeId>> = vec![None; classes];
+    let mut open: Vec<bool> = vec![false; classes];
     // The inputs the result uses come first, in input order, as a front end adds them.
     let live = ext.live(egraph, root).ok_or("the extracted choices form a cycle")?;
     let mut used: Vec<(u32, Id)> = live
@@ -393,26 +395,30 @@ pub fn to_graph(
         if let Some(l) = labels.get(&id) {
             g.labels.entry(nid).or_insert_with(|| l.clone());
         }
-        done.insert(id, nid);
+        done[usize::from(id)] = Some(nid);
     }
     let mut outputs = Vec::with_capacity(outs.len());
     for &out in outs.iter() {
         let mut stack = vec![(egraph.find(out), false)];
         while let Some((id, ready)) = stack.pop() {
-            if done.contains_key(&id) {
+            if done[usize::from(id)].is_some() {
                 continue;
             }
             let node = ext.node(egraph, id).ok_or_else(|| format!("class {id} has no well-typed node"))?;
             let view = op_view(node, egraph).ok_or_else(|| format!("class {id}: {node} is not a tensor op"))?;
             if !ready {
-                if !open.insert(id) {
+                if std::mem::replace(&mut open[usize::from(id)], true) {
                     return Err(format!("class {id} depends on itself"));
                 }
                 stack.push((id, true));
                 stack.extend(view.srcs.iter().rev().map(|s| (egraph.find(*s), false)));
                 continue;
             }
-            let srcs: Vec<NodeId> = view.srcs.iter().map(|s| done[&egraph.find(*s)]).collect();
+            let srcs: Vec<NodeId> = view
+                .srcs
+                .iter()
+                .map(|s| done[usize::from(egraph.find(*s))].ok_or_else(|| format!("class {id}: an operand is not built")))
+                .collect::<Result<_, String>>()?;
             let ty = egraph[id].data.ty.clone().ok_or_else(|| format!("class {id} has no type"))?;
             let src_tys: Vec<&TypeInfo> = srcs.iter().map(|s| &g.node(*s).ty).collect();
             if type_of(&view, &src_tys, inputs).as_ref() != Some(&ty) {
@@ -423,9 +429,9 @@ pub fn to_graph(
             if let Some(l) = labels.get(&id) {
                 g.labels.entry(nid).or_insert_with(|| l.clone());
             }
-            done.insert(id, nid);
+            done[usize::from(id)] = Some(nid);
         }
-        outputs.push(done[&egraph.find(out)]);
+        outputs.push(done[usize::from(egraph.find(out))].ok_or("an output is not built")?);
     }
     g.outputs = outputs;
     Ok(g)

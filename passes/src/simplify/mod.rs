@@ -193,8 +193,9 @@ pub fn simplify(graph: &Graph, opts: &SimplifyOptions) -> Simplified {
     egraph.rebuild(); // folding may have merged classes while adding
     let expr_ids = egraph.lookup_expr_ids(&expr.expr).expect("an expression just added is in the e-graph");
     let node_class = |i: usize| expr_ids[usize::from(expr.nodes[i])];
-    for (i, uses) in live_use_counts(graph).into_iter().enumerate() {
-        if uses > 1 {
+    let uses = live_use_counts(graph);
+    for (i, &n) in uses.iter().enumerate() {
+        if n > 1 {
             egraph[node_class(i)].data.shared = true;
         }
     }
@@ -212,13 +213,20 @@ pub fn simplify(graph: &Graph, opts: &SimplifyOptions) -> Simplified {
         .run(rules);
     let search_time = search_start.elapsed();
     let egraph = &runner.egraph;
+    let fired = fired_counts(&runner);
 
-    // 3. Extract and rebuild the graph.
-    let labels = class_labels(graph, egraph, &node_class);
-    let mut extraction = extract::extract(egraph, root);
-    extraction.share(egraph, root);
-    let built = extract::to_graph(egraph, &extraction, root, &graph.inputs, &labels)
-        .and_then(|g| g.verify().map(|()| g).map_err(|e| format!("the result does not verify: {e}")));
+    // 3. Extract and rebuild the graph. When no rule and no folding merged anything, the e-graph is the
+    //    input graph itself (hash-consed, as the graph already is): with no dead nodes to drop, the input
+    //    is the result, and extraction is skipped (the common case for what a front end collects).
+    let built = if fired.is_empty() && uses.iter().all(|&u| u > 0) {
+        Ok(graph.clone())
+    } else {
+        let labels = class_labels(graph, egraph, &node_class);
+        let mut extraction = extract::extract(egraph, root);
+        extraction.share(egraph, root);
+        extract::to_graph(egraph, &extraction, root, &graph.inputs, &labels)
+            .and_then(|g| g.verify().map(|()| g).map_err(|e| format!("the result does not verify: {e}")))
+    };
 
     // 4. Keep the input if the result is not an improvement (or, a bug, not a valid graph).
     let cost_before = cost::graph_cost(graph);
@@ -241,7 +249,7 @@ pub fn simplify(graph: &Graph, opts: &SimplifyOptions) -> Simplified {
         stop: runner.stop_reason.clone().map_or(Stop::Other("not run".into()), Stop::from),
         egraph_nodes: egraph.total_number_of_nodes(),
         egraph_classes: egraph.number_of_classes(),
-        fired: fired_counts(&runner),
+        fired,
         kept_input,
         time: start.elapsed(),
         search_time,
