@@ -58,7 +58,10 @@ fn simplified(targets: &[&Tensor]) -> smelt_passes::Graph {
 }
 
 fn x23() -> Tensor {
-    Tensor::from_vec(vec![1.5f32, -2.0, 0.0, f32::NAN, f32::INFINITY, -0.0], [2, 3])
+    Tensor::from_vec(
+        vec![1.5f32, -2.0, 0.0, f32::NAN, f32::INFINITY, -0.0],
+        [2, 3],
+    )
 }
 
 #[test]
@@ -75,7 +78,12 @@ fn an_output_that_becomes_an_input() {
         let want = f32s(&x);
         drop(x);
         let got = f32s(&y);
-        assert!(got.iter().zip(&want).all(|(a, b)| a.to_bits() == b.to_bits()), "{backend:?}");
+        assert!(
+            got.iter()
+                .zip(&want)
+                .all(|(a, b)| a.to_bits() == b.to_bits()),
+            "{backend:?}"
+        );
     }
 }
 
@@ -86,10 +94,10 @@ fn outputs_that_become_one_node_or_an_input() {
     let make = || {
         let e = z.exp();
         vec![
-            &e * 1.0,         // e
-            &x - 0.0,         // x: x - (+0.0) is x, -0.0 included
-            e.clone(),        // e again
-            x.t().t(),        // x
+            &e * 1.0,               // e
+            &x - 0.0,               // x: x - (+0.0) is x, -0.0 included
+            e.clone(),              // e again
+            x.t().t(),              // x
             (&z * 1.0).neg().neg(), // z (input 1)
         ]
     };
@@ -112,8 +120,8 @@ fn outputs_that_become_constants() {
     let make = || {
         vec![
             (&xi - &xi).to_dtype(DType::F32), // integer x - x is 0
-            x.powf(0.0),                // pow(x, 0) is 1, NaN and inf included
-            (&x * 1.0).powf(0.0).sum(), // a reduction of a constant
+            x.powf(0.0),                      // pow(x, 0) is 1, NaN and inf included
+            (&x * 1.0).powf(0.0).sum(),       // a reduction of a constant
         ]
     };
     let ts = make();
@@ -133,8 +141,8 @@ fn outputs_that_become_views_of_an_input() {
     let x = x23();
     let make = || {
         vec![
-            (&x * 1.0).t(),              // a permute of the input: a copy kernel
-            (&x - 0.0).reshape([6]),     // a reshape of the input: its buffer
+            (&x * 1.0).t(),          // a permute of the input: a copy kernel
+            (&x - 0.0).reshape([6]), // a reshape of the input: its buffer
             (&x * 1.0).reshape([3, 2]).t().exp().t().reshape([2, 3]), // exp(x) in the end
             x.reshape([6]).reshape([3, 2]).reshape([2, 3]), // x itself
         ]
@@ -151,7 +159,10 @@ fn outputs_that_become_views_of_an_input() {
 fn double_transposes_and_reshape_chains_fold_before_fusion() {
     // `(a @ b).t().t()` is the matmul itself: its output is the matmul's own buffer, not a copy.
     let a = Tensor::from_vec((0..12).map(|i| i as f32 * 0.5).collect::<Vec<_>>(), [3, 4]);
-    let b = Tensor::from_vec((0..20).map(|i| 1.0 - i as f32 * 0.1).collect::<Vec<_>>(), [4, 5]);
+    let b = Tensor::from_vec(
+        (0..20).map(|i| 1.0 - i as f32 * 0.1).collect::<Vec<_>>(),
+        [4, 5],
+    );
     let y = a.matmul(&b).t().t();
     let c = smelt::compile_debug(&[&y]).unwrap();
     let permutes = |g: &smelt_passes::Graph| g.to_string().matches("permute").count();
@@ -175,7 +186,11 @@ fn double_transposes_and_reshape_chains_fold_before_fusion() {
     let x = x23();
     let y = x.exp().reshape([6]).reshape([3, 2]).reshape([2, 3]);
     let c = smelt::compile_debug(&[&y]).unwrap();
-    assert!(!c.simplified.to_string().contains("reshape"), "{}", c.simplified);
+    assert!(
+        !c.simplified.to_string().contains("reshape"),
+        "{}",
+        c.simplified
+    );
     assert_eq!(c.schedule.kernel_count(), 1);
     same_as_interp(&|| vec![x.exp().reshape([6]).reshape([3, 2]).reshape([2, 3])]);
 }
@@ -194,10 +209,17 @@ fn a_plan_is_compiled_once_and_reused() {
     let first = run(1.0);
     let before = smelt::runtime::plans_compiled();
     let second = run(4.0);
-    assert_eq!(smelt::runtime::plans_compiled(), before, "the second realize compiled a plan");
+    assert_eq!(
+        smelt::runtime::plans_compiled(),
+        before,
+        "the second realize compiled a plan"
+    );
     assert_eq!(first[0], vec![1.0, 2.0, 3.0]);
     assert_eq!(second[0], vec![4.0, 5.0, 6.0]);
-    for (got, want) in second[1].iter().zip([(-4f32).exp(), 8f32.exp(), 0.5f32.exp()]) {
+    for (got, want) in second[1]
+        .iter()
+        .zip([(-4f32).exp(), 8f32.exp(), 0.5f32.exp()])
+    {
         assert!((got - want).abs() <= 1e-6 * want, "{got} vs {want}");
     }
     assert_eq!(second[2], vec![8.0, -3.0, 5.5]);
@@ -212,12 +234,21 @@ fn gpu_outputs_that_become_inputs_or_constants() {
     let dev = Device::Gpu(0);
     let x = x23().to(dev);
     let xi = Tensor::from_vec(vec![3i32, -7, 0, 9], [4]).to(dev);
-    let outs = [&x * 1.0, x.t().t(), (&xi - &xi).to_dtype(DType::F32), (&x * 1.0).t()];
+    let outs = [
+        &x * 1.0,
+        x.t().t(),
+        (&xi - &xi).to_dtype(DType::F32),
+        (&x * 1.0).t(),
+    ];
     Tensor::realize_all(&outs.iter().collect::<Vec<_>>()).unwrap();
     let want = f32s(&x23());
     for o in &outs[..2] {
         let got = f32s(&o.to(Device::Cpu));
-        assert!(got.iter().zip(&want).all(|(a, b)| a.to_bits() == b.to_bits()));
+        assert!(
+            got.iter()
+                .zip(&want)
+                .all(|(a, b)| a.to_bits() == b.to_bits())
+        );
     }
     assert_eq!(f32s(&outs[2].to(Device::Cpu)), vec![0.0; 4]);
     let t = f32s(&outs[3].to(Device::Cpu));

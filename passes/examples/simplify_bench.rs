@@ -22,7 +22,10 @@ fn cpu_seconds() -> Option<f64> {
 }
 
 fn main() {
-    let layers: usize = std::env::args().nth(1).and_then(|s| s.parse().ok()).unwrap_or(31);
+    let layers: usize = std::env::args()
+        .nth(1)
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(31);
     let g = simplify_common::layered_graph(layers);
     let mut opts = SimplifyOptions::default();
     if let Ok(n) = std::env::var("ITERS") {
@@ -45,7 +48,11 @@ fn main() {
     println!("graph: {} nodes ({layers} layers)", g.len());
     print!("{}", first.report);
     let ms = |d: Duration| d.as_secs_f64() * 1e3;
-    println!("wall over {runs} runs: min {:.3} ms, median {:.3} ms", ms(times[0]), ms(times[runs / 2]));
+    println!(
+        "wall over {runs} runs: min {:.3} ms, median {:.3} ms",
+        ms(times[0]),
+        ms(times[runs / 2])
+    );
     if let Some(cpu) = cpu {
         println!("cpu per run: {:.3} ms", cpu * 1e3);
     }

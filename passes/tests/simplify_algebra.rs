@@ -21,7 +21,10 @@ fn check(name: &str, decls: &str, exprs: &str, opts: SimplifyOptions) {
 }
 
 fn finite() -> SimplifyOptions {
-    SimplifyOptions { assume_finite: true, ..SimplifyOptions::default() }
+    SimplifyOptions {
+        assume_finite: true,
+        ..SimplifyOptions::default()
+    }
 }
 
 macro_rules! cases {

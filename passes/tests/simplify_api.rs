@@ -8,13 +8,27 @@ use smelt_passes::simplify::{SimplifyOptions, Stop, simplify};
 use smelt_passes::{DType, Dist, Graph, Op, TypeInfo};
 
 fn f32s(shape: &[usize]) -> TypeInfo {
-    TypeInfo { shape: shape.to_vec(), dtype: DType::F32 }
+    TypeInfo {
+        shape: shape.to_vec(),
+        dtype: DType::F32,
+    }
 }
 
 #[test]
 fn outputs_keep_their_order_and_repeats() {
-    let g = build_graph("x:f32[3] y:f32[3]", "(exp (neg (neg y))) x (add x 0.0) (exp y)");
-    let s = check_sound(&g, &SimplifyOptions::default(), &mut Rng::new(1), 5, true, Compare::Close).unwrap();
+    let g = build_graph(
+        "x:f32[3] y:f32[3]",
+        "(exp (neg (neg y))) x (add x 0.0) (exp y)",
+    );
+    let s = check_sound(
+        &g,
+        &SimplifyOptions::default(),
+        &mut Rng::new(1),
+        5,
+        true,
+        Compare::Close,
+    )
+    .unwrap();
     let out = &s.graph.outputs;
     assert_eq!(out.len(), 4);
     // exp(--y) and exp(y) are one node; x and x + 0 are one node.
@@ -26,12 +40,20 @@ fn outputs_keep_their_order_and_repeats() {
 #[test]
 fn inputs_are_unchanged_even_when_unused() {
     let g = build_graph("x:f32[3] y:i32[2]", "(sub x x) (mul (cast y f32) 1.0)");
-    let opts = SimplifyOptions { assume_finite: true, ..SimplifyOptions::default() };
+    let opts = SimplifyOptions {
+        assume_finite: true,
+        ..SimplifyOptions::default()
+    };
     let s = simplify(&g, &opts);
     s.graph.verify().unwrap();
     assert_eq!(s.graph.inputs, g.inputs);
     // x - x is a constant now, so input 0 has no node; input 1 still does.
-    let leaves: Vec<&Op> = s.graph.ids().map(|i| &s.graph.node(i).op).filter(|op| matches!(op, Op::Input(_))).collect();
+    let leaves: Vec<&Op> = s
+        .graph
+        .ids()
+        .map(|i| &s.graph.node(i).op)
+        .filter(|op| matches!(op, Op::Input(_)))
+        .collect();
     assert_eq!(leaves, [&Op::Input(1)]);
 }
 
@@ -48,10 +70,28 @@ fn labels_of_surviving_nodes_are_kept() {
     g.labels.insert(y, "y".into());
     let s = simplify(&g, &SimplifyOptions::default());
     // h = x * 1 is x: the class keeps the label of its lowest node, x; y survives as it is.
-    let labels: Vec<(String, String)> =
-        s.graph.ids().filter_map(|i| s.graph.labels.get(&i).map(|l| (s.graph.node(i).op.name().to_string(), l.clone()))).collect();
-    assert_eq!(labels, [("input".to_string(), "x".to_string()), ("exp".to_string(), "y".to_string())]);
-    assert!(s.graph.to_string().contains("exp %0 : f32[2,3]  # y"), "{}", s.graph);
+    let labels: Vec<(String, String)> = s
+        .graph
+        .ids()
+        .filter_map(|i| {
+            s.graph
+                .labels
+                .get(&i)
+                .map(|l| (s.graph.node(i).op.name().to_string(), l.clone()))
+        })
+        .collect();
+    assert_eq!(
+        labels,
+        [
+            ("input".to_string(), "x".to_string()),
+            ("exp".to_string(), "y".to_string())
+        ]
+    );
+    assert!(
+        s.graph.to_string().contains("exp %0 : f32[2,3]  # y"),
+        "{}",
+        s.graph
+    );
 }
 
 #[test]
@@ -89,18 +129,61 @@ fn every_op_kind_is_carried_through() {
     // iota, rand, gather, cat, pad, slice, where, reduce, cast: nothing to simplify, all must survive.
     let mut g = Graph::new();
     let x = g.input(f32s(&[2, 3]));
-    let r = g.add_typed(Op::Rand { seed: 5, offset: 2, dist: Dist::Normal }, &[], f32s(&[2, 3]));
-    let idx = g.add_typed(Op::Iota { axis: 1 }, &[], TypeInfo { shape: vec![2, 3], dtype: DType::I64 });
+    let r = g.add_typed(
+        Op::Rand {
+            seed: 5,
+            offset: 2,
+            dist: Dist::Normal,
+        },
+        &[],
+        f32s(&[2, 3]),
+    );
+    let idx = g.add_typed(
+        Op::Iota { axis: 1 },
+        &[],
+        TypeInfo {
+            shape: vec![2, 3],
+            dtype: DType::I64,
+        },
+    );
     let ga = g.add(Op::Gather { axis: 1 }, &[x, idx]);
     let c = g.add(Op::Cat { axis: 0 }, &[ga, r]);
-    let p = g.add(Op::Pad { lo: vec![1, 0], hi: vec![0, 2], value: smelt_passes::Scalar::F32(-1.0) }, &[c]);
-    let sl = g.add_typed(Op::Slice { start: vec![1, 1], step: vec![2, 2] }, &[p], f32s(&[2, 2]));
-    let m = g.add(Op::Reduce { op: smelt_passes::ReduceOp::Max, axes: vec![0] }, &[sl]);
+    let p = g.add(
+        Op::Pad {
+            lo: vec![1, 0],
+            hi: vec![0, 2],
+            value: smelt_passes::Scalar::F32(-1.0),
+        },
+        &[c],
+    );
+    let sl = g.add_typed(
+        Op::Slice {
+            start: vec![1, 1],
+            step: vec![2, 2],
+        },
+        &[p],
+        f32s(&[2, 2]),
+    );
+    let m = g.add(
+        Op::Reduce {
+            op: smelt_passes::ReduceOp::Max,
+            axes: vec![0],
+        },
+        &[sl],
+    );
     let cmp = g.add(Op::Binary(smelt_passes::BinaryOp::CmpLt), &[ga, r]);
     let w = g.add(Op::Where, &[cmp, x, r]);
     let k = g.add(Op::Cast(DType::F64), &[w]);
     g.outputs = vec![m, k];
-    let s = check_sound(&g, &SimplifyOptions::default(), &mut Rng::new(3), 3, true, Compare::Bitwise).unwrap();
+    let s = check_sound(
+        &g,
+        &SimplifyOptions::default(),
+        &mut Rng::new(3),
+        3,
+        true,
+        Compare::Bitwise,
+    )
+    .unwrap();
     assert_eq!(s.report.stop, Stop::Saturated);
     assert_eq!(s.graph.len(), g.len(), "{}", s.graph);
     assert!(s.report.fired.is_empty());
@@ -127,7 +210,10 @@ fn report_text_is_stable_and_has_no_times() {
     assert_eq!(lines[0], "nodes 5 -> 1");
     assert_eq!(lines[1], "cost work 16 nodes 5 -> work 1 nodes 1");
     assert_eq!(lines[2], "iterations 2, saturated");
-    assert!(lines[3].starts_with("egraph ") && lines[3].ends_with(" classes"), "{text}");
+    assert!(
+        lines[3].starts_with("egraph ") && lines[3].ends_with(" classes"),
+        "{text}"
+    );
     assert_eq!(lines[4..], ["fired mul-one 1", "fired permute-permute 1"]);
     assert!(!text.contains("ms") && !text.contains("µs"));
     assert!(s.report.time >= s.report.search_time);
@@ -153,28 +239,53 @@ fn a_gather_that_may_fail_is_never_dropped() {
                     // index 7 of a 3-element axis
                     _ => smelt_passes::interp::Data::I(vec![7; ty.numel()]),
                 };
-                smelt_passes::interp::Array { ty: ty.clone(), data }
+                smelt_passes::interp::Array {
+                    ty: ty.clone(),
+                    data,
+                }
             })
             .collect::<Vec<_>>()
     };
     for expr in cases {
         let g = build_graph("x:f32[3] n:i32[3] i:i64[3]", expr);
-        let s = simplify(&g, &SimplifyOptions { assume_finite: true, ..SimplifyOptions::default() });
-        assert!(s.graph.to_string().contains("gather"), "{expr}:\n{}{}", s.graph, s.report);
+        let s = simplify(
+            &g,
+            &SimplifyOptions {
+                assume_finite: true,
+                ..SimplifyOptions::default()
+            },
+        );
+        assert!(
+            s.graph.to_string().contains("gather"),
+            "{expr}:\n{}{}",
+            s.graph,
+            s.report
+        );
         let inputs = bad(&g);
         assert!(smelt_passes::interp::eval(&g, &inputs).is_err(), "{expr}");
-        assert!(smelt_passes::interp::eval(&s.graph, &inputs).is_err(), "{expr}:\n{}", s.graph);
+        assert!(
+            smelt_passes::interp::eval(&s.graph, &inputs).is_err(),
+            "{expr}:\n{}",
+            s.graph
+        );
     }
     // Without a gather the same rules fire.
     let g = build_graph("x:f32[3]", "(pow (exp x) 0.0) (where true x (neg x))");
     let s = simplify(&g, &SimplifyOptions::default());
-    assert!(s.report.fired("pow-zero") > 0 && s.report.fired("where-true") > 0, "{}", s.report);
+    assert!(
+        s.report.fired("pow-zero") > 0 && s.report.fired("where-true") > 0,
+        "{}",
+        s.report
+    );
 }
 
 #[test]
 fn a_graph_nothing_applies_to_comes_back_as_it_is() {
     // Nothing fires: the result is the input graph itself (same nodes, order, labels), not a rebuild.
-    let mut g = build_graph("x:f32[2,3] y:f32[2,3]", "(add (exp y) (mul x 2.0)) (sum x [1])");
+    let mut g = build_graph(
+        "x:f32[2,3] y:f32[2,3]",
+        "(add (exp y) (mul x 2.0)) (sum x [1])",
+    );
     g.labels.insert(smelt_passes::NodeId(1), "y".into());
     let s = simplify(&g, &SimplifyOptions::default());
     assert!(s.report.fired.is_empty(), "{}", s.report);

@@ -26,9 +26,15 @@ impl Policy {
         let base = match self {
             Policy::Exact => SimplifyOptions::exact(),
             Policy::Default => SimplifyOptions::default(),
-            Policy::Finite => SimplifyOptions { assume_finite: true, ..SimplifyOptions::default() },
+            Policy::Finite => SimplifyOptions {
+                assume_finite: true,
+                ..SimplifyOptions::default()
+            },
         };
-        SimplifyOptions { rule_sets: sets, ..base }
+        SimplifyOptions {
+            rule_sets: sets,
+            ..base
+        }
     }
 }
 
@@ -54,7 +60,11 @@ struct Tally {
 /// Runs `cases` random graphs (seeds `seed..seed + cases`) through simplify under `policy` and `sets`.
 fn run(policy: Policy, sets: RuleSets, seed: u64, cases: u64) -> Tally {
     let opts = policy.options(sets);
-    let mut tally = Tally { cases: 0, skipped: 0, fired: BTreeMap::new() };
+    let mut tally = Tally {
+        cases: 0,
+        skipped: 0,
+        fired: BTreeMap::new(),
+    };
     for k in seed..seed + cases {
         let maker = match policy {
             Policy::Exact => GraphGen::new(k),
@@ -93,10 +103,30 @@ fn run(policy: Policy, sets: RuleSets, seed: u64, cases: u64) -> Tally {
 
 /// Each rule table alone, constant folding alone, and everything.
 const SETS: [RuleSets; 5] = [
-    RuleSets { algebra: true, movement: false, reduce: false, fold: false },
-    RuleSets { algebra: false, movement: true, reduce: false, fold: false },
-    RuleSets { algebra: false, movement: false, reduce: true, fold: false },
-    RuleSets { algebra: false, movement: false, reduce: false, fold: true },
+    RuleSets {
+        algebra: true,
+        movement: false,
+        reduce: false,
+        fold: false,
+    },
+    RuleSets {
+        algebra: false,
+        movement: true,
+        reduce: false,
+        fold: false,
+    },
+    RuleSets {
+        algebra: false,
+        movement: false,
+        reduce: true,
+        fold: false,
+    },
+    RuleSets {
+        algebra: false,
+        movement: false,
+        reduce: false,
+        fold: true,
+    },
     RuleSets::ALL,
 ];
 
@@ -104,7 +134,10 @@ fn per_set(policy: Policy, cases: u64) -> BTreeMap<&'static str, usize> {
     let mut fired = BTreeMap::new();
     for (i, sets) in SETS.into_iter().enumerate() {
         let t = run(policy, sets, 1000 * i as u64, cases);
-        eprintln!("{policy:?} {sets:?}: {} graphs checked, {} skipped", t.cases, t.skipped);
+        eprintln!(
+            "{policy:?} {sets:?}: {} graphs checked, {} skipped",
+            t.cases, t.skipped
+        );
         assert!(t.cases >= cases as usize / 2, "too many cases skipped");
         for (name, n) in t.fired {
             *fired.entry(name).or_default() += n;
@@ -120,7 +153,10 @@ fn every_policy_is_sound_and_every_rule_fires() {
     let exact = per_set(Policy::Exact, 150);
     // Rules that only change float rounding or need assume_finite never fire under the exact policy.
     for name in ["mul-recip", "recip-mul", "log-exp", "pow-half"] {
-        assert!(!exact.contains_key(name), "{name} fired under the exact policy");
+        assert!(
+            !exact.contains_key(name),
+            "{name} fired under the exact policy"
+        );
     }
     let default = per_set(Policy::Default, 150);
     assert!(!default.contains_key("log-exp") && !default.contains_key("pow-half"));
@@ -133,7 +169,10 @@ fn every_policy_is_sound_and_every_rule_fires() {
     let mut all = rule_names();
     all.push(FOLD);
     let missing: Vec<&str> = all.into_iter().filter(|n| !fired.contains_key(n)).collect();
-    assert!(missing.is_empty(), "rules that never fired on the corpus: {missing:?}");
+    assert!(
+        missing.is_empty(),
+        "rules that never fired on the corpus: {missing:?}"
+    );
 }
 
 #[test]
@@ -141,7 +180,11 @@ fn rule_sets_select_their_rules() {
     // A set's rules fire only when the set is on.
     let t = run(Policy::Default, RuleSets::only(RuleSet::Movement), 5000, 60);
     let algebra: Vec<&str> = ["add-zero", "mul-one", "neg-neg", FOLD].into();
-    assert!(t.fired.keys().all(|n| !algebra.contains(n)), "{:?}", t.fired);
+    assert!(
+        t.fired.keys().all(|n| !algebra.contains(n)),
+        "{:?}",
+        t.fired
+    );
 }
 
 #[test]
@@ -149,14 +192,19 @@ fn rule_sets_select_their_rules() {
 fn soundness_many() {
     for policy in [Policy::Exact, Policy::Default, Policy::Finite] {
         let t = run(policy, RuleSets::ALL, 100_000, 20_000);
-        eprintln!("{policy:?}: {} graphs checked, {} skipped, fired {:?}", t.cases, t.skipped, t.fired);
+        eprintln!(
+            "{policy:?}: {} graphs checked, {} skipped, fired {:?}",
+            t.cases, t.skipped, t.fired
+        );
     }
 }
 
 #[test]
 #[ignore]
 fn debug_one() {
-    let k: u64 = std::env::var("SEED").map(|s| s.parse().unwrap()).unwrap_or(0);
+    let k: u64 = std::env::var("SEED")
+        .map(|s| s.parse().unwrap())
+        .unwrap_or(0);
     let g = GraphGen::new(k).graph(3 + (k % 24) as usize);
     let o = Policy::Exact.options(RuleSets::only(RuleSet::Algebra));
     let s = smelt_passes::simplify::simplify(&g, &o);

@@ -67,19 +67,34 @@ impl Analysis<TensorLang> for TensorAnalysis {
 
     fn make(egraph: &mut EGraph, enode: &TensorLang, _id: Id) -> ClassData {
         let Some(view) = op_view(enode, egraph) else {
-            return ClassData { ty: None, value: None, shared: false, folded: false, may_fail: false };
+            return ClassData {
+                ty: None,
+                value: None,
+                shared: false,
+                folded: false,
+                may_fail: false,
+            };
         };
         let ty = view_type(egraph, &view);
         let value = ty.as_ref().and_then(|ty| fold(egraph, &view, ty));
-        let may_fail = matches!(view.op, Op::Gather { .. }) || view.srcs.iter().any(|s| egraph[*s].data.may_fail);
-        ClassData { ty, value, shared: false, folded: false, may_fail }
+        let may_fail = matches!(view.op, Op::Gather { .. })
+            || view.srcs.iter().any(|s| egraph[*s].data.may_fail);
+        ClassData {
+            ty,
+            value,
+            shared: false,
+            folded: false,
+            may_fail,
+        }
     }
 
     fn merge(&mut self, a: &mut ClassData, b: ClassData) -> DidMerge {
         let before = a.clone();
         match (&a.ty, &b.ty) {
             (None, Some(_)) => a.ty = b.ty.clone(),
-            (Some(x), Some(y)) => debug_assert_eq!(x, y, "a rewrite merged classes of different types"),
+            (Some(x), Some(y)) => {
+                debug_assert_eq!(x, y, "a rewrite merged classes of different types")
+            }
             _ => {}
         }
         // Two known values differ only where the policy let a rule equate them (-0.0 and +0.0): keep one.
@@ -99,7 +114,9 @@ impl Analysis<TensorLang> for TensorAnalysis {
         if !egraph.analysis.fold || data.folded {
             return;
         }
-        let (Some(v), Some(ty)) = (data.value, &data.ty) else { return };
+        let (Some(v), Some(ty)) = (data.value, &data.ty) else {
+            return;
+        };
         if v.dtype() != ty.dtype {
             return;
         }
@@ -123,7 +140,11 @@ pub fn constant(eg: &mut EGraph, shape: &[usize], v: Scalar) -> Id {
 
 /// The type of a node (read as an op) in the e-graph, or `None` if it is not well typed.
 pub fn view_type(egraph: &EGraph, view: &OpView) -> Option<TypeInfo> {
-    let tys: Vec<&TypeInfo> = view.srcs.iter().map(|s| egraph[*s].data.ty.as_ref()).collect::<Option<_>>()?;
+    let tys: Vec<&TypeInfo> = view
+        .srcs
+        .iter()
+        .map(|s| egraph[*s].data.ty.as_ref())
+        .collect::<Option<_>>()?;
     type_of(view, &tys, &egraph.analysis.inputs)
 }
 
@@ -135,7 +156,10 @@ pub fn type_of(view: &OpView, tys: &[&TypeInfo], inputs: &[TypeInfo]) -> Option<
         Op::Slice { start, step } => {
             let shape = view.slice_shape.clone()?;
             infer::check_slice(&tys.first()?.shape, start, step, &shape).ok()?;
-            Some(TypeInfo { shape, dtype: tys[0].dtype })
+            Some(TypeInfo {
+                shape,
+                dtype: tys[0].dtype,
+            })
         }
         op => infer::infer(op, tys).ok(),
     }
@@ -161,7 +185,10 @@ fn fold(egraph: &EGraph, view: &OpView, ty: &TypeInfo) -> Option<Scalar> {
         Op::Pad { value, .. } => val(view.srcs[0]).filter(|v| v == value),
         Op::Cat { .. } => {
             let first = val(view.srcs[0])?;
-            view.srcs.iter().all(|s| val(*s) == Some(first)).then_some(first)
+            view.srcs
+                .iter()
+                .all(|s| val(*s) == Some(first))
+                .then_some(first)
         }
         Op::Reduce { op, axes } => {
             let src = egraph[view.srcs[0]].data.ty.as_ref()?;
@@ -177,8 +204,19 @@ fn fold(egraph: &EGraph, view: &OpView, ty: &TypeInfo) -> Option<Scalar> {
 /// single definition of every op's meaning; no second copy to drift).
 pub fn eval_scalar(op: &Op, args: &[Scalar]) -> Option<Scalar> {
     let mut g = Graph::new();
-    let srcs: Vec<NodeId> =
-        args.iter().map(|a| g.add_typed(Op::Const(*a), &[], TypeInfo { shape: vec![], dtype: a.dtype() })).collect();
+    let srcs: Vec<NodeId> = args
+        .iter()
+        .map(|a| {
+            g.add_typed(
+                Op::Const(*a),
+                &[],
+                TypeInfo {
+                    shape: vec![],
+                    dtype: a.dtype(),
+                },
+            )
+        })
+        .collect();
     let ty = g.infer(op, &srcs).ok()?;
     let out = g.add_typed(op.clone(), &srcs, ty.clone());
     g.outputs = vec![out];
@@ -189,7 +227,13 @@ pub fn eval_scalar(op: &Op, args: &[Scalar]) -> Option<Scalar> {
 /// The value of a reduction over `count` copies of `c`. Exact for integers, bool, max and min; float
 /// sums and products are computed with one rounding (the interpreter accumulates in f64 and rounds once
 /// too, but a backend may not), so they are folded only when rounding changes are allowed.
-fn reduce_value(op: ReduceOp, c: Scalar, count: usize, dtype: DType, fp: FpPolicy) -> Option<Scalar> {
+fn reduce_value(
+    op: ReduceOp,
+    c: Scalar,
+    count: usize,
+    dtype: DType,
+    fp: FpPolicy,
+) -> Option<Scalar> {
     if count == 0 {
         return Some(op.identity(dtype));
     }
@@ -203,10 +247,17 @@ fn reduce_value(op: ReduceOp, c: Scalar, count: usize, dtype: DType, fp: FpPolic
             }
             let x = c.to_f64();
             // `0.0 +` as the accumulator starts: a sum of -0.0s is +0.0.
-            let v = if op == ReduceOp::Sum { 0.0 + x * count as f64 } else { x.powf(count as f64) };
+            let v = if op == ReduceOp::Sum {
+                0.0 + x * count as f64
+            } else {
+                x.powf(count as f64)
+            };
             Some(Scalar::from_f64(v, dtype))
         }
-        ReduceOp::Sum => Some(Scalar::from_i64(c.to_i64().wrapping_mul(count as i64), dtype)),
+        ReduceOp::Sum => Some(Scalar::from_i64(
+            c.to_i64().wrapping_mul(count as i64),
+            dtype,
+        )),
         ReduceOp::Prod => Some(Scalar::from_i64(wrapping_pow(c.to_i64(), count), dtype)),
     }
 }
@@ -233,34 +284,80 @@ mod tests {
     fn folds_in_the_ops_dtype() {
         // 0.1f32 + 0.2f32 rounds to f32 once: 0.3 as the nearest f32 of the exact sum of the two f32s.
         let want = (0.1f32 as f64 + 0.2f32 as f64) as f32;
-        let got = eval_scalar(&Op::Binary(BinaryOp::Add), &[Scalar::F32(0.1), Scalar::F32(0.2)]);
+        let got = eval_scalar(
+            &Op::Binary(BinaryOp::Add),
+            &[Scalar::F32(0.1), Scalar::F32(0.2)],
+        );
         assert_eq!(got, Some(Scalar::F32(want)));
         // Integer division floors and wraps at the dtype's width.
-        let got = eval_scalar(&Op::Binary(BinaryOp::Div), &[Scalar::I32(-7), Scalar::I32(2)]);
+        let got = eval_scalar(
+            &Op::Binary(BinaryOp::Div),
+            &[Scalar::I32(-7), Scalar::I32(2)],
+        );
         assert_eq!(got, Some(Scalar::I32(-4)));
         // i64::MIN / -1 wraps (and folding it does not panic).
-        let got = eval_scalar(&Op::Binary(BinaryOp::Div), &[Scalar::I64(i64::MIN), Scalar::I64(-1)]);
+        let got = eval_scalar(
+            &Op::Binary(BinaryOp::Div),
+            &[Scalar::I64(i64::MIN), Scalar::I64(-1)],
+        );
         assert_eq!(got, Some(Scalar::I64(i64::MIN)));
-        let got = eval_scalar(&Op::Binary(BinaryOp::Add), &[Scalar::U8(250), Scalar::U8(10)]);
+        let got = eval_scalar(
+            &Op::Binary(BinaryOp::Add),
+            &[Scalar::U8(250), Scalar::U8(10)],
+        );
         assert_eq!(got, Some(Scalar::U8(4)));
         let got = eval_scalar(&Op::Unary(UnaryOp::Neg), &[Scalar::F64(0.0)]);
         assert_eq!(got, Some(Scalar::F64(-0.0)));
-        let got = eval_scalar(&Op::Binary(BinaryOp::CmpLt), &[Scalar::F32(1.0), Scalar::F32(f32::NAN)]);
+        let got = eval_scalar(
+            &Op::Binary(BinaryOp::CmpLt),
+            &[Scalar::F32(1.0), Scalar::F32(f32::NAN)],
+        );
         assert_eq!(got, Some(Scalar::Bool(false)));
         // erf(±0) = ±0 (the interpreter's series stops at once on 0).
-        assert_eq!(eval_scalar(&Op::Unary(UnaryOp::Erf), &[Scalar::F32(-0.0)]), Some(Scalar::F32(-0.0)));
+        assert_eq!(
+            eval_scalar(&Op::Unary(UnaryOp::Erf), &[Scalar::F32(-0.0)]),
+            Some(Scalar::F32(-0.0))
+        );
     }
 
     #[test]
     fn reduce_of_copies() {
-        let fp = FpPolicy { signed_zero: true, rounding: true, assume_finite: false };
-        assert_eq!(reduce_value(ReduceOp::Sum, Scalar::U8(100), 3, DType::U8, fp), Some(Scalar::U8(44)));
-        assert_eq!(reduce_value(ReduceOp::Prod, Scalar::I32(3), 4, DType::I32, fp), Some(Scalar::I32(81)));
-        assert_eq!(reduce_value(ReduceOp::Sum, Scalar::F32(-0.0), 5, DType::F32, fp), Some(Scalar::F32(0.0)));
-        assert_eq!(reduce_value(ReduceOp::Sum, Scalar::F32(1.5), 0, DType::F32, fp), Some(Scalar::F32(0.0)));
-        assert_eq!(reduce_value(ReduceOp::Max, Scalar::F32(2.0), 0, DType::F32, fp), Some(Scalar::F32(f32::NEG_INFINITY)));
-        let exact = FpPolicy { rounding: false, ..fp };
-        assert_eq!(reduce_value(ReduceOp::Sum, Scalar::F32(0.1), 3, DType::F32, exact), None);
-        assert_eq!(reduce_value(ReduceOp::Min, Scalar::F32(0.1), 3, DType::F32, exact), Some(Scalar::F32(0.1)));
+        let fp = FpPolicy {
+            signed_zero: true,
+            rounding: true,
+            assume_finite: false,
+        };
+        assert_eq!(
+            reduce_value(ReduceOp::Sum, Scalar::U8(100), 3, DType::U8, fp),
+            Some(Scalar::U8(44))
+        );
+        assert_eq!(
+            reduce_value(ReduceOp::Prod, Scalar::I32(3), 4, DType::I32, fp),
+            Some(Scalar::I32(81))
+        );
+        assert_eq!(
+            reduce_value(ReduceOp::Sum, Scalar::F32(-0.0), 5, DType::F32, fp),
+            Some(Scalar::F32(0.0))
+        );
+        assert_eq!(
+            reduce_value(ReduceOp::Sum, Scalar::F32(1.5), 0, DType::F32, fp),
+            Some(Scalar::F32(0.0))
+        );
+        assert_eq!(
+            reduce_value(ReduceOp::Max, Scalar::F32(2.0), 0, DType::F32, fp),
+            Some(Scalar::F32(f32::NEG_INFINITY))
+        );
+        let exact = FpPolicy {
+            rounding: false,
+            ..fp
+        };
+        assert_eq!(
+            reduce_value(ReduceOp::Sum, Scalar::F32(0.1), 3, DType::F32, exact),
+            None
+        );
+        assert_eq!(
+            reduce_value(ReduceOp::Min, Scalar::F32(0.1), 3, DType::F32, exact),
+            Some(Scalar::F32(0.1))
+        );
     }
 }

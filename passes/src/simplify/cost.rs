@@ -46,7 +46,12 @@ fn weight(op: &Op) -> u64 {
     match op {
         Op::Unary(u) => match u {
             UnaryOp::Recip | UnaryOp::Sqrt => 4,
-            UnaryOp::Exp | UnaryOp::Log | UnaryOp::Sin | UnaryOp::Cos | UnaryOp::Tanh | UnaryOp::Erf => 8,
+            UnaryOp::Exp
+            | UnaryOp::Log
+            | UnaryOp::Sin
+            | UnaryOp::Cos
+            | UnaryOp::Tanh
+            | UnaryOp::Erf => 8,
             _ => 2,
         },
         Op::Binary(b) => match b {
@@ -91,7 +96,11 @@ pub fn graph_cost(g: &Graph) -> Cost {
             live[s.index()] = true;
         }
         let src = n.srcs.first().map(|s| &g.node(*s).ty);
-        total = total.saturating_add(Cost { work: work(&n.op, &n.ty, src), nodes: 1, ..Cost::default() });
+        total = total.saturating_add(Cost {
+            work: work(&n.op, &n.ty, src),
+            nodes: 1,
+            ..Cost::default()
+        });
     }
     total
 }

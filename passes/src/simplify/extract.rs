@@ -97,7 +97,9 @@ impl Extraction {
     /// form) whenever the graph's total work (then node count) goes down. Deterministic: classes in
     /// operand-first order, nodes in class order, repeated until no switch helps.
     pub fn share(&mut self, egraph: &EGraph, root: Id) {
-        let Some(mut order) = self.live(egraph, root) else { return };
+        let Some(mut order) = self.live(egraph, root) else {
+            return;
+        };
         let n = self.best.len();
         let mut pos = vec![usize::MAX; n];
         let mut uses = vec![0u32; n];
@@ -155,7 +157,8 @@ impl Extraction {
                     let (nw, nn) = self.own(c, i);
                     let (ow, on) = self.own(c, current.node);
                     let mut delta = (nw - ow, nn - on);
-                    let mut dying: Vec<Id> = self.node(egraph, c).expect("live").children().to_vec();
+                    let mut dying: Vec<Id> =
+                        self.node(egraph, c).expect("live").children().to_vec();
                     while let Some(ch) = dying.pop() {
                         let ch = egraph.find(ch);
                         let chi = usize::from(ch);
@@ -186,7 +189,9 @@ impl Extraction {
                 }
             }
             if reordered {
-                let Some(o) = self.live(egraph, root) else { return };
+                let Some(o) = self.live(egraph, root) else {
+                    return;
+                };
                 order = o;
                 pos.fill(usize::MAX);
                 for (k, id) in order.iter().enumerate() {
@@ -227,13 +232,26 @@ impl Extraction {
 /// computed once whatever they choose. This keeps costs from doubling at every reconvergent path of a
 /// deep graph and makes users prefer forms that reuse what is computed anyway.
 pub fn extract(egraph: &EGraph, root: Id) -> Extraction {
-    let size = egraph.classes().map(|c| usize::from(c.id) + 1).max().unwrap_or(0);
+    let size = egraph
+        .classes()
+        .map(|c| usize::from(c.id) + 1)
+        .max()
+        .unwrap_or(0);
     let order = postorder(egraph, root, size);
     let mut index = vec![usize::MAX; size];
     for (k, id) in order.iter().enumerate() {
         index[usize::from(*id)] = k;
     }
-    let infos: Vec<Vec<NodeInfo>> = order.iter().map(|&id| egraph[id].nodes.iter().map(|n| info(egraph, id, n)).collect()).collect();
+    let infos: Vec<Vec<NodeInfo>> = order
+        .iter()
+        .map(|&id| {
+            egraph[id]
+                .nodes
+                .iter()
+                .map(|n| info(egraph, id, n))
+                .collect()
+        })
+        .collect();
     // Users of each class (as class position and node index) and, per node, its unsettled operands.
     let mut users: Vec<Vec<(usize, usize)>> = vec![vec![]; order.len()];
     let mut pending: Vec<Vec<usize>> = Vec::with_capacity(order.len());
@@ -242,7 +260,11 @@ pub fn extract(egraph: &EGraph, root: Id) -> Extraction {
     for (k, &id) in order.iter().enumerate() {
         let mut counts = Vec::with_capacity(egraph[id].nodes.len());
         for (i, node) in egraph[id].nodes.iter().enumerate() {
-            let mut distinct: Vec<usize> = node.children().iter().map(|c| index[usize::from(egraph.find(*c))]).collect();
+            let mut distinct: Vec<usize> = node
+                .children()
+                .iter()
+                .map(|c| index[usize::from(egraph.find(*c))])
+                .collect();
             distinct.sort_unstable();
             distinct.dedup();
             for &c in &distinct {
@@ -250,7 +272,8 @@ pub fn extract(egraph: &EGraph, root: Id) -> Extraction {
             }
             counts.push(distinct.len());
             if distinct.is_empty() && infos[k][i].valid {
-                let (cost, fp) = node_cost(egraph, &best, node, &infos[k][i]).expect("a leaf has no operands");
+                let (cost, fp) =
+                    node_cost(egraph, &best, node, &infos[k][i]).expect("a leaf has no operands");
                 heap.push(Reverse((cost, fp, k, i)));
             }
         }
@@ -264,7 +287,8 @@ pub fn extract(egraph: &EGraph, root: Id) -> Extraction {
         *slot = Some(Choice { cost, fp, node: i });
         for &(uk, ui) in &users[k] {
             pending[uk][ui] -= 1;
-            if pending[uk][ui] == 0 && best[usize::from(order[uk])].is_none() && infos[uk][ui].valid {
+            if pending[uk][ui] == 0 && best[usize::from(order[uk])].is_none() && infos[uk][ui].valid
+            {
                 let node = &egraph[order[uk]].nodes[ui];
                 if let Some((cost, fp)) = node_cost(egraph, &best, node, &infos[uk][ui]) {
                     heap.push(Reverse((cost, fp, uk, ui)));
@@ -318,12 +342,22 @@ fn info(egraph: &EGraph, class: Id, node: &TensorLang) -> NodeInfo {
         }
         h.finish()
     };
-    let invalid = NodeInfo { valid: false, own: Cost::default(), movement: false, key };
+    let invalid = NodeInfo {
+        valid: false,
+        own: Cost::default(),
+        movement: false,
+        key,
+    };
     let class_ty = egraph[class].data.ty.as_ref();
     if node.is_payload() || matches!(node, TensorLang::Roots(_)) {
-        return NodeInfo { valid: class_ty.is_none(), ..invalid };
+        return NodeInfo {
+            valid: class_ty.is_none(),
+            ..invalid
+        };
     }
-    let (Some(view), Some(class_ty)) = (op_view(node, egraph), class_ty) else { return invalid };
+    let (Some(view), Some(class_ty)) = (op_view(node, egraph), class_ty) else {
+        return invalid;
+    };
     // A class's first node gave it its type (`make`), so a lone node is well typed; where rules merged
     // nodes into a class, each is checked.
     if egraph[class].nodes.len() > 1 && view_type(egraph, &view).as_ref() != Some(class_ty) {
@@ -331,8 +365,18 @@ fn info(egraph: &EGraph, class: Id, node: &TensorLang) -> NodeInfo {
     }
     let src = view.srcs.first().and_then(|s| egraph[*s].data.ty.as_ref());
     let computes = !(node.is_movement() || node.is_tensor_leaf()) as u64;
-    let own = Cost { work: cost::work(&view.op, class_ty, src), nodes: 1, view_height: 0, computes };
-    NodeInfo { valid: true, own, movement: node.is_movement(), key }
+    let own = Cost {
+        work: cost::work(&view.op, class_ty, src),
+        nodes: 1,
+        view_height: 0,
+        computes,
+    };
+    NodeInfo {
+        valid: true,
+        own,
+        movement: node.is_movement(),
+        key,
+    }
 }
 
 fn node_cost(
@@ -352,7 +396,14 @@ fn node_cost(
             continue;
         }
         seen.push(child);
-        let charged = if egraph[child].data.shared { Cost { computes: c.cost.computes.min(1), ..Cost::default() } } else { c.cost };
+        let charged = if egraph[child].data.shared {
+            Cost {
+                computes: c.cost.computes.min(1),
+                ..Cost::default()
+            }
+        } else {
+            c.cost
+        };
         cost = cost.saturating_add(charged);
         if info.movement && slot == 0 {
             cost.view_height = cost.view_height.saturating_add(charged.computes);
@@ -380,7 +431,9 @@ pub fn to_graph(
     let mut done: Vec<Option<NodeId>> = vec![None; classes];
     let mut open: Vec<bool> = vec![false; classes];
     // The inputs the result uses come first, in input order, as a front end adds them.
-    let live = ext.live(egraph, root).ok_or("the extracted choices form a cycle")?;
+    let live = ext
+        .live(egraph, root)
+        .ok_or("the extracted choices form a cycle")?;
     let mut used: Vec<(u32, Id)> = live
         .iter()
         .filter_map(|&id| match ext.node(egraph, id) {
@@ -390,7 +443,10 @@ pub fn to_graph(
         .collect();
     used.sort();
     for (i, id) in used {
-        let ty = inputs.get(i as usize).ok_or_else(|| format!("no input {i}"))?.clone();
+        let ty = inputs
+            .get(i as usize)
+            .ok_or_else(|| format!("no input {i}"))?
+            .clone();
         let nid = g.add_typed(Op::Input(i), &[], ty);
         if let Some(l) = labels.get(&id) {
             g.labels.entry(nid).or_insert_with(|| l.clone());
@@ -404,8 +460,11 @@ pub fn to_graph(
             if done[usize::from(id)].is_some() {
                 continue;
             }
-            let node = ext.node(egraph, id).ok_or_else(|| format!("class {id} has no well-typed node"))?;
-            let view = op_view(node, egraph).ok_or_else(|| format!("class {id}: {node} is not a tensor op"))?;
+            let node = ext
+                .node(egraph, id)
+                .ok_or_else(|| format!("class {id} has no well-typed node"))?;
+            let view = op_view(node, egraph)
+                .ok_or_else(|| format!("class {id}: {node} is not a tensor op"))?;
             if !ready {
                 if std::mem::replace(&mut open[usize::from(id)], true) {
                     return Err(format!("class {id} depends on itself"));
@@ -417,9 +476,16 @@ pub fn to_graph(
             let srcs: Vec<NodeId> = view
                 .srcs
                 .iter()
-                .map(|s| done[usize::from(egraph.find(*s))].ok_or_else(|| format!("class {id}: an operand is not built")))
+                .map(|s| {
+                    done[usize::from(egraph.find(*s))]
+                        .ok_or_else(|| format!("class {id}: an operand is not built"))
+                })
                 .collect::<Result<_, String>>()?;
-            let ty = egraph[id].data.ty.clone().ok_or_else(|| format!("class {id} has no type"))?;
+            let ty = egraph[id]
+                .data
+                .ty
+                .clone()
+                .ok_or_else(|| format!("class {id} has no type"))?;
             let src_tys: Vec<&TypeInfo> = srcs.iter().map(|s| &g.node(*s).ty).collect();
             if type_of(&view, &src_tys, inputs).as_ref() != Some(&ty) {
                 return Err(format!("class {id}: {} does not give {ty}", view.op));

@@ -59,11 +59,17 @@ define_language! {
 impl TensorLang {
     /// True for payload leaves (no tensor value).
     pub fn is_payload(&self) -> bool {
-        matches!(self, Self::Dims(_) | Self::Dt(_) | Self::Lit(_) | Self::UOp(_) | Self::BOp(_) | Self::ROp(_))
+        matches!(
+            self,
+            Self::Dims(_) | Self::Dt(_) | Self::Lit(_) | Self::UOp(_) | Self::BOp(_) | Self::ROp(_)
+        )
     }
 
     pub fn is_movement(&self) -> bool {
-        matches!(self, Self::Reshape(_) | Self::Permute(_) | Self::Expand(_) | Self::Pad(_) | Self::Slice(_))
+        matches!(
+            self,
+            Self::Reshape(_) | Self::Permute(_) | Self::Expand(_) | Self::Pad(_) | Self::Slice(_)
+        )
     }
 
     /// Leaves that are tensors: inputs, constants, iota and random numbers.
@@ -96,11 +102,18 @@ impl fmt::Display for Dims {
 impl FromStr for Dims {
     type Err = ();
     fn from_str(s: &str) -> Result<Self, ()> {
-        let inner = s.strip_prefix('[').and_then(|s| s.strip_suffix(']')).ok_or(())?;
+        let inner = s
+            .strip_prefix('[')
+            .and_then(|s| s.strip_suffix(']'))
+            .ok_or(())?;
         if inner.is_empty() {
             return Ok(Dims::new(&[]));
         }
-        inner.split(',').map(|d| d.parse().map_err(|_| ())).collect::<Result<Vec<usize>, _>>().map(|v| Dims::new(&v))
+        inner
+            .split(',')
+            .map(|d| d.parse().map_err(|_| ()))
+            .collect::<Result<Vec<usize>, _>>()
+            .map(|v| Dims::new(&v))
     }
 }
 
@@ -117,7 +130,11 @@ impl fmt::Display for Dt {
 impl FromStr for Dt {
     type Err = ();
     fn from_str(s: &str) -> Result<Self, ()> {
-        DType::ALL.into_iter().find(|d| d.name() == s).map(Dt).ok_or(())
+        DType::ALL
+            .into_iter()
+            .find(|d| d.name() == s)
+            .map(Dt)
+            .ok_or(())
     }
 }
 
@@ -243,8 +260,12 @@ const BINARY: [BinaryOp; 15] = [
     BinaryOp::Xor,
 ];
 
-const REDUCE: [(ReduceOp, &str); 4] =
-    [(ReduceOp::Sum, "sum"), (ReduceOp::Prod, "prod"), (ReduceOp::Max, "amax"), (ReduceOp::Min, "amin")];
+const REDUCE: [(ReduceOp, &str); 4] = [
+    (ReduceOp::Sum, "sum"),
+    (ReduceOp::Prod, "prod"),
+    (ReduceOp::Max, "amax"),
+    (ReduceOp::Min, "amin"),
+];
 
 impl fmt::Display for UOp {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -268,20 +289,33 @@ impl fmt::Display for BOp {
 impl FromStr for BOp {
     type Err = ();
     fn from_str(s: &str) -> Result<Self, ()> {
-        BINARY.into_iter().find(|b| b.name() == s).map(BOp).ok_or(())
+        BINARY
+            .into_iter()
+            .find(|b| b.name() == s)
+            .map(BOp)
+            .ok_or(())
     }
 }
 
 impl fmt::Display for ROp {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(REDUCE.iter().find(|(r, _)| *r == self.0).map_or("?", |(_, n)| n))
+        f.write_str(
+            REDUCE
+                .iter()
+                .find(|(r, _)| *r == self.0)
+                .map_or("?", |(_, n)| n),
+        )
     }
 }
 
 impl FromStr for ROp {
     type Err = ();
     fn from_str(s: &str) -> Result<Self, ()> {
-        REDUCE.iter().find(|(_, n)| *n == s).map(|(r, _)| ROp(*r)).ok_or(())
+        REDUCE
+            .iter()
+            .find(|(_, n)| *n == s)
+            .map(|(r, _)| ROp(*r))
+            .ok_or(())
     }
 }
 
@@ -298,7 +332,10 @@ impl fmt::Display for InputRef {
 impl FromStr for InputRef {
     type Err = ();
     fn from_str(s: &str) -> Result<Self, ()> {
-        s.strip_prefix("in").and_then(|n| n.parse().ok()).map(InputRef).ok_or(())
+        s.strip_prefix("in")
+            .and_then(|n| n.parse().ok())
+            .map(InputRef)
+            .ok_or(())
     }
 }
 
@@ -309,23 +346,40 @@ pub struct Leaf(pub Box<LeafKind>);
 
 #[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub enum LeafKind {
-    Iota { axis: usize, shape: Vec<usize>, dtype: DType },
-    Rand { seed: u64, offset: u64, dist: Dist, shape: Vec<usize>, dtype: DType },
+    Iota {
+        axis: usize,
+        shape: Vec<usize>,
+        dtype: DType,
+    },
+    Rand {
+        seed: u64,
+        offset: u64,
+        dist: Dist,
+        shape: Vec<usize>,
+        dtype: DType,
+    },
 }
 
 impl Leaf {
     pub fn op(&self) -> Op {
         match &*self.0 {
             LeafKind::Iota { axis, .. } => Op::Iota { axis: *axis },
-            LeafKind::Rand { seed, offset, dist, .. } => Op::Rand { seed: *seed, offset: *offset, dist: *dist },
+            LeafKind::Rand {
+                seed, offset, dist, ..
+            } => Op::Rand {
+                seed: *seed,
+                offset: *offset,
+                dist: *dist,
+            },
         }
     }
 
     pub fn ty(&self) -> TypeInfo {
         match &*self.0 {
-            LeafKind::Iota { shape, dtype, .. } | LeafKind::Rand { shape, dtype, .. } => {
-                TypeInfo { shape: shape.clone(), dtype: *dtype }
-            }
+            LeafKind::Iota { shape, dtype, .. } | LeafKind::Rand { shape, dtype, .. } => TypeInfo {
+                shape: shape.clone(),
+                dtype: *dtype,
+            },
         }
     }
 }
@@ -334,7 +388,9 @@ impl fmt::Display for Leaf {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match &*self.0 {
             LeafKind::Iota { axis, .. } => write!(f, "iota.{axis}:{}", self.ty()),
-            LeafKind::Rand { seed, offset, dist, .. } => write!(f, "rand.{dist:?}.{seed}.{offset}:{}", self.ty()),
+            LeafKind::Rand {
+                seed, offset, dist, ..
+            } => write!(f, "rand.{dist:?}.{seed}.{offset}:{}", self.ty()),
         }
     }
 }
@@ -405,16 +461,36 @@ pub struct OpView {
 /// children are missing or of the wrong kind (a rule bug, which extraction then never picks).
 pub fn op_view(node: &TensorLang, p: &impl Payloads) -> Option<OpView> {
     use TensorLang as T;
-    let plain = |op: Op, srcs: &[Id]| Some(OpView { op, srcs: srcs.to_vec(), slice_shape: None, leaf_ty: None });
+    let plain = |op: Op, srcs: &[Id]| {
+        Some(OpView {
+            op,
+            srcs: srcs.to_vec(),
+            slice_shape: None,
+            leaf_ty: None,
+        })
+    };
     let kind = |id: Id| p.payload(id);
     match node {
         T::Const([l, s]) => {
             let v = p.lit(*l)?;
-            let ty = TypeInfo { shape: p.dims(*s)?.to_vec(), dtype: v.dtype() };
-            Some(OpView { op: Op::Const(v), srcs: vec![], slice_shape: None, leaf_ty: Some(ty) })
+            let ty = TypeInfo {
+                shape: p.dims(*s)?.to_vec(),
+                dtype: v.dtype(),
+            };
+            Some(OpView {
+                op: Op::Const(v),
+                srcs: vec![],
+                slice_shape: None,
+                leaf_ty: Some(ty),
+            })
         }
         T::Input(i) => plain(Op::Input(i.0), &[]),
-        T::Leaf(l) => Some(OpView { op: l.op(), srcs: vec![], slice_shape: None, leaf_ty: Some(l.ty()) }),
+        T::Leaf(l) => Some(OpView {
+            op: l.op(),
+            srcs: vec![],
+            slice_shape: None,
+            leaf_ty: Some(l.ty()),
+        }),
         T::Unary([op, x]) => match kind(*op)? {
             T::UOp(u) => plain(Op::Unary(u.0), &[*x]),
             _ => None,
@@ -426,23 +502,47 @@ pub fn op_view(node: &TensorLang, p: &impl Payloads) -> Option<OpView> {
         T::Where([c, a, b]) => plain(Op::Where, &[*c, *a, *b]),
         T::Cast([x, d]) => plain(Op::Cast(p.dtype(*d)?), &[*x]),
         T::Reduce([op, x, axes]) => match kind(*op)? {
-            T::ROp(r) => plain(Op::Reduce { op: r.0, axes: p.dims(*axes)?.to_vec() }, &[*x]),
+            T::ROp(r) => plain(
+                Op::Reduce {
+                    op: r.0,
+                    axes: p.dims(*axes)?.to_vec(),
+                },
+                &[*x],
+            ),
             _ => None,
         },
         T::Reshape([x, s]) => plain(Op::Reshape(p.dims(*s)?.to_vec()), &[*x]),
         T::Permute([x, s]) => plain(Op::Permute(p.dims(*s)?.to_vec()), &[*x]),
         T::Expand([x, s]) => plain(Op::Expand(p.dims(*s)?.to_vec()), &[*x]),
-        T::Pad([x, lo, hi, v]) => {
-            plain(Op::Pad { lo: p.dims(*lo)?.to_vec(), hi: p.dims(*hi)?.to_vec(), value: p.lit(*v)? }, &[*x])
-        }
+        T::Pad([x, lo, hi, v]) => plain(
+            Op::Pad {
+                lo: p.dims(*lo)?.to_vec(),
+                hi: p.dims(*hi)?.to_vec(),
+                value: p.lit(*v)?,
+            },
+            &[*x],
+        ),
         T::Slice([x, start, step, shape]) => Some(OpView {
-            op: Op::Slice { start: p.dims(*start)?.to_vec(), step: p.dims(*step)?.to_vec() },
+            op: Op::Slice {
+                start: p.dims(*start)?.to_vec(),
+                step: p.dims(*step)?.to_vec(),
+            },
             srcs: vec![*x],
             slice_shape: Some(p.dims(*shape)?.to_vec()),
             leaf_ty: None,
         }),
-        T::Gather([d, i, axis]) => plain(Op::Gather { axis: p.axis(*axis)? }, &[*d, *i]),
-        T::Cat(ids) => plain(Op::Cat { axis: p.axis(*ids.first()?)? }, &ids[1..]),
+        T::Gather([d, i, axis]) => plain(
+            Op::Gather {
+                axis: p.axis(*axis)?,
+            },
+            &[*d, *i],
+        ),
+        T::Cat(ids) => plain(
+            Op::Cat {
+                axis: p.axis(*ids.first()?)?,
+            },
+            &ids[1..],
+        ),
         T::Roots(_) | T::Dims(_) | T::Dt(_) | T::Lit(_) | T::UOp(_) | T::BOp(_) | T::ROp(_) => None,
     }
 }
@@ -484,12 +584,18 @@ pub fn from_graph(graph: &Graph) -> GraphExpr {
             Op::Binary(o) => TensorLang::Binary([b.add(TensorLang::BOp(BOp(*o))), s[0], s[1]]),
             Op::Where => TensorLang::Where([s[0], s[1], s[2]]),
             Op::Cast(d) => TensorLang::Cast([s[0], b.add(TensorLang::Dt(Dt(*d)))]),
-            Op::Reduce { op, axes } => TensorLang::Reduce([b.add(TensorLang::ROp(ROp(*op))), s[0], b.dims(axes)]),
+            Op::Reduce { op, axes } => {
+                TensorLang::Reduce([b.add(TensorLang::ROp(ROp(*op))), s[0], b.dims(axes)])
+            }
             Op::Reshape(d) => TensorLang::Reshape([s[0], b.dims(d)]),
             Op::Permute(d) => TensorLang::Permute([s[0], b.dims(d)]),
             Op::Expand(d) => TensorLang::Expand([s[0], b.dims(d)]),
-            Op::Pad { lo, hi, value } => TensorLang::Pad([s[0], b.dims(lo), b.dims(hi), b.lit(*value)]),
-            Op::Slice { start, step } => TensorLang::Slice([s[0], b.dims(start), b.dims(step), b.dims(&n.ty.shape)]),
+            Op::Pad { lo, hi, value } => {
+                TensorLang::Pad([s[0], b.dims(lo), b.dims(hi), b.lit(*value)])
+            }
+            Op::Slice { start, step } => {
+                TensorLang::Slice([s[0], b.dims(start), b.dims(step), b.dims(&n.ty.shape)])
+            }
             Op::Gather { axis } => TensorLang::Gather([s[0], s[1], b.dims(&[*axis])]),
             Op::Cat { axis } => {
                 let mut ids = vec![b.dims(&[*axis])];
@@ -499,8 +605,14 @@ pub fn from_graph(graph: &Graph) -> GraphExpr {
         };
         nodes.push(b.add(node));
     }
-    let root = b.add(TensorLang::Roots(graph.outputs.iter().map(|o| nodes[o.index()]).collect()));
-    GraphExpr { expr: b.expr, nodes, root }
+    let root = b.add(TensorLang::Roots(
+        graph.outputs.iter().map(|o| nodes[o.index()]).collect(),
+    ));
+    GraphExpr {
+        expr: b.expr,
+        nodes,
+        root,
+    }
 }
 
 /// Appends nodes to a RecExpr, reusing identical ones (the graph already shares its nodes; this shares
@@ -539,7 +651,9 @@ mod tests {
         for s in ["[]", "[4,8]", "[0]"] {
             assert_eq!(s.parse::<Dims>().unwrap().to_string(), s);
         }
-        for s in ["1.5f32", "-0.0f64", "nan_f32", "-inf_f64", "3i64", "255u8", "-7i32", "true"] {
+        for s in [
+            "1.5f32", "-0.0f64", "nan_f32", "-inf_f64", "3i64", "255u8", "-7i32", "true",
+        ] {
             assert_eq!(s.parse::<Lit>().unwrap().to_string(), s);
         }
         assert!("256u8".parse::<Lit>().is_err());

@@ -84,7 +84,11 @@ impl Default for Limits {
     /// Enough for a 1,000-node graph to saturate in a few milliseconds (see `examples/simplify_bench.rs`),
     /// small enough that a pathological graph stops within tens of milliseconds.
     fn default() -> Self {
-        Limits { nodes: 30_000, iterations: 24, time: Duration::from_millis(50) }
+        Limits {
+            nodes: 30_000,
+            iterations: 24,
+            time: Duration::from_millis(50),
+        }
     }
 }
 
@@ -100,7 +104,12 @@ pub struct RuleSets {
 }
 
 impl RuleSets {
-    pub const ALL: RuleSets = RuleSets { algebra: true, movement: true, reduce: true, fold: true };
+    pub const ALL: RuleSets = RuleSets {
+        algebra: true,
+        movement: true,
+        reduce: true,
+        fold: true,
+    };
 
     pub fn contains(self, set: RuleSet) -> bool {
         match set {
@@ -149,7 +158,11 @@ impl Default for SimplifyOptions {
 impl SimplifyOptions {
     /// Every floating-point switch off: the result is bit-identical under the reference interpreter.
     pub fn exact() -> Self {
-        SimplifyOptions { allow_signed_zero_changes: false, allow_rounding_changes: false, ..Self::default() }
+        SimplifyOptions {
+            allow_signed_zero_changes: false,
+            allow_rounding_changes: false,
+            ..Self::default()
+        }
     }
 
     fn fp(&self) -> FpPolicy {
@@ -191,7 +204,9 @@ pub fn simplify(graph: &Graph, opts: &SimplifyOptions) -> Simplified {
     let mut egraph = EGraph::new(analysis.clone());
     egraph.add_expr(&expr.expr);
     egraph.rebuild(); // folding may have merged classes while adding
-    let expr_ids = egraph.lookup_expr_ids(&expr.expr).expect("an expression just added is in the e-graph");
+    let expr_ids = egraph
+        .lookup_expr_ids(&expr.expr)
+        .expect("an expression just added is in the e-graph");
     let node_class = |i: usize| expr_ids[usize::from(expr.nodes[i])];
     let uses = live_use_counts(graph);
     for (i, &n) in uses.iter().enumerate() {
@@ -202,7 +217,10 @@ pub fn simplify(graph: &Graph, opts: &SimplifyOptions) -> Simplified {
     let root = expr_ids[usize::from(expr.root)];
 
     // 2. Saturate under the limits.
-    let rules = rules::all().iter().filter(|r| opts.rule_sets.contains(r.set)).map(|r| &r.rewrite);
+    let rules = rules::all()
+        .iter()
+        .filter(|r| opts.rule_sets.contains(r.set))
+        .map(|r| &r.rewrite);
     let search_start = Instant::now();
     let runner = Runner::new(analysis)
         .with_egraph(egraph)
@@ -224,8 +242,11 @@ pub fn simplify(graph: &Graph, opts: &SimplifyOptions) -> Simplified {
         let labels = class_labels(graph, egraph, &node_class);
         let mut extraction = extract::extract(egraph, root);
         extraction.share(egraph, root);
-        extract::to_graph(egraph, &extraction, root, &graph.inputs, &labels)
-            .and_then(|g| g.verify().map(|()| g).map_err(|e| format!("the result does not verify: {e}")))
+        extract::to_graph(egraph, &extraction, root, &graph.inputs, &labels).and_then(|g| {
+            g.verify()
+                .map(|()| g)
+                .map_err(|e| format!("the result does not verify: {e}"))
+        })
     };
 
     // 4. Keep the input if the result is not an improvement (or, a bug, not a valid graph).
@@ -234,7 +255,10 @@ pub fn simplify(graph: &Graph, opts: &SimplifyOptions) -> Simplified {
         Ok(g) if cost::graph_cost(&g).work_and_nodes() <= cost_before.work_and_nodes() => (g, None),
         Ok(g) => {
             let after = cost::graph_cost(&g);
-            let why = format!("the extracted graph does more work ({} work, {} nodes) than the input", after.work, after.nodes);
+            let why = format!(
+                "the extracted graph does more work ({} work, {} nodes) than the input",
+                after.work, after.nodes
+            );
             (graph.clone(), Some(why))
         }
         Err(e) => (graph.clone(), Some(e)),
@@ -246,7 +270,10 @@ pub fn simplify(graph: &Graph, opts: &SimplifyOptions) -> Simplified {
         cost_before,
         cost_after: cost::graph_cost(&result),
         iterations: runner.iterations.len(),
-        stop: runner.stop_reason.clone().map_or(Stop::Other("not run".into()), Stop::from),
+        stop: runner
+            .stop_reason
+            .clone()
+            .map_or(Stop::Other("not run".into()), Stop::from),
         egraph_nodes: egraph.total_number_of_nodes(),
         egraph_classes: egraph.number_of_classes(),
         fired,
@@ -254,7 +281,10 @@ pub fn simplify(graph: &Graph, opts: &SimplifyOptions) -> Simplified {
         time: start.elapsed(),
         search_time,
     };
-    Simplified { graph: result, report }
+    Simplified {
+        graph: result,
+        report,
+    }
 }
 
 /// How many times each node is used by a node that an output needs, or as an output. A value used
@@ -278,12 +308,17 @@ fn live_use_counts(graph: &Graph) -> Vec<usize> {
 }
 
 /// The label of each class that holds a labelled input node (the lowest node id wins).
-fn class_labels(graph: &Graph, egraph: &EGraph, node_class: &impl Fn(usize) -> Id) -> HashMap<Id, String> {
+fn class_labels(
+    graph: &Graph,
+    egraph: &EGraph,
+    node_class: &impl Fn(usize) -> Id,
+) -> HashMap<Id, String> {
     let mut labelled: Vec<_> = graph.labels.iter().collect();
     labelled.sort();
     let mut out = HashMap::new();
     for (id, label) in labelled {
-        out.entry(egraph.find(node_class(id.index()))).or_insert_with(|| label.clone());
+        out.entry(egraph.find(node_class(id.index())))
+            .or_insert_with(|| label.clone());
     }
     out
 }
@@ -293,7 +328,11 @@ fn fired_counts(runner: &Runner<TensorLang, TensorAnalysis>) -> Vec<(&'static st
     let mut fired: Vec<(&'static str, usize)> = rules::all()
         .iter()
         .filter_map(|r| {
-            let n: usize = runner.iterations.iter().filter_map(|it| it.applied.get(&r.rewrite.name)).sum();
+            let n: usize = runner
+                .iterations
+                .iter()
+                .filter_map(|it| it.applied.get(&r.rewrite.name))
+                .sum();
             (n > 0).then_some((r.name, n))
         })
         .collect();

@@ -78,7 +78,10 @@ pub struct SimplifyReport {
 impl SimplifyReport {
     /// How many times the rule `name` fired (0 if it did not).
     pub fn fired(&self, name: &str) -> usize {
-        self.fired.iter().find(|(n, _)| *n == name).map_or(0, |(_, c)| *c)
+        self.fired
+            .iter()
+            .find(|(n, _)| *n == name)
+            .map_or(0, |(_, c)| *c)
     }
 }
 
@@ -86,9 +89,18 @@ impl fmt::Display for SimplifyReport {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let cost = |c: &Cost| format!("work {} nodes {}", c.work, c.nodes);
         writeln!(f, "nodes {} -> {}", self.nodes_before, self.nodes_after)?;
-        writeln!(f, "cost {} -> {}", cost(&self.cost_before), cost(&self.cost_after))?;
+        writeln!(
+            f,
+            "cost {} -> {}",
+            cost(&self.cost_before),
+            cost(&self.cost_after)
+        )?;
         writeln!(f, "iterations {}, {}", self.iterations, self.stop)?;
-        writeln!(f, "egraph {} nodes, {} classes", self.egraph_nodes, self.egraph_classes)?;
+        writeln!(
+            f,
+            "egraph {} nodes, {} classes",
+            self.egraph_nodes, self.egraph_classes
+        )?;
         for (name, n) in &self.fired {
             writeln!(f, "fired {name} {n}")?;
         }

@@ -53,11 +53,23 @@ pub fn random_inputs(g: &Graph, rng: &mut Rng, specials: bool) -> Vec<Array> {
                     (0..n)
                         .map(|_| {
                             let v = if specials && rng.chance(0.15) {
-                                rng.pick(&[0.0, -0.0, f64::INFINITY, f64::NEG_INFINITY, f64::NAN, 1.0, -1.0])
+                                rng.pick(&[
+                                    0.0,
+                                    -0.0,
+                                    f64::INFINITY,
+                                    f64::NEG_INFINITY,
+                                    f64::NAN,
+                                    1.0,
+                                    -1.0,
+                                ])
                             } else {
                                 (rng.below(4801) as f64 - 2400.0) / 800.0
                             };
-                            if ty.dtype == DType::F32 { v as f32 as f64 } else { v }
+                            if ty.dtype == DType::F32 {
+                                v as f32 as f64
+                            } else {
+                                v
+                            }
                         })
                         .collect(),
                 )
@@ -72,7 +84,10 @@ pub fn random_inputs(g: &Graph, rng: &mut Rng, specials: bool) -> Vec<Array> {
                         .collect(),
                 )
             };
-            Array { ty: ty.clone(), data }
+            Array {
+                ty: ty.clone(),
+                data,
+            }
         })
         .collect()
 }
@@ -87,7 +102,11 @@ pub enum Compare {
 
 pub fn compare(before: &[Array], after: &[Array], how: Compare) -> Result<(), String> {
     if before.len() != after.len() {
-        return Err(format!("{} outputs before, {} after", before.len(), after.len()));
+        return Err(format!(
+            "{} outputs before, {} after",
+            before.len(),
+            after.len()
+        ));
     }
     for (k, (b, a)) in before.iter().zip(after).enumerate() {
         if b.ty != a.ty {
@@ -96,18 +115,25 @@ pub fn compare(before: &[Array], after: &[Array], how: Compare) -> Result<(), St
         match (&b.data, &a.data) {
             (Data::I(x), Data::I(y)) => {
                 if let Some(i) = (0..x.len()).find(|&i| x[i] != y[i]) {
-                    return Err(format!("output {k} element {i}: {} before, {} after", x[i], y[i]));
+                    return Err(format!(
+                        "output {k} element {i}: {} before, {} after",
+                        x[i], y[i]
+                    ));
                 }
             }
             (Data::F(x), Data::F(y)) => {
                 for i in 0..x.len() {
                     let (p, q) = (x[i], y[i]);
                     let ok = match how {
-                        Compare::Bitwise => (p.is_nan() && q.is_nan()) || p.to_bits() == q.to_bits(),
+                        Compare::Bitwise => {
+                            (p.is_nan() && q.is_nan()) || p.to_bits() == q.to_bits()
+                        }
                         Compare::Close => {
                             (p.is_nan() && q.is_nan())
                                 || p == q
-                                || (p.is_finite() && q.is_finite() && (p - q).abs() <= 1e-4 * (1.0 + p.abs().max(q.abs())))
+                                || (p.is_finite()
+                                    && q.is_finite()
+                                    && (p - q).abs() <= 1e-4 * (1.0 + p.abs().max(q.abs())))
                         }
                     };
                     if !ok {
@@ -132,7 +158,9 @@ pub fn check_sound(
     how: Compare,
 ) -> Result<smelt_passes::simplify::Simplified, String> {
     let s = simplify(g, opts);
-    s.graph.verify().map_err(|e| format!("result does not verify: {e}"))?;
+    s.graph
+        .verify()
+        .map_err(|e| format!("result does not verify: {e}"))?;
     if s.graph.inputs != g.inputs {
         return Err("inputs changed".into());
     }
@@ -186,13 +214,26 @@ fn parse_sexps(src: &str) -> Vec<Sexp> {
 
 pub fn parse_type(s: &str) -> TypeInfo {
     let open = s.find('[').expect("type like f32[2,3]");
-    let dtype = DType::ALL.into_iter().find(|d| d.name() == &s[..open]).expect("dtype name");
-    TypeInfo { shape: parse_list(&s[open..]), dtype }
+    let dtype = DType::ALL
+        .into_iter()
+        .find(|d| d.name() == &s[..open])
+        .expect("dtype name");
+    TypeInfo {
+        shape: parse_list(&s[open..]),
+        dtype,
+    }
 }
 
 pub fn parse_list(s: &str) -> Vec<usize> {
     let inner = s.trim_start_matches('[').trim_end_matches(']');
-    if inner.is_empty() { vec![] } else { inner.split(',').map(|d| d.parse().expect("integer")).collect() }
+    if inner.is_empty() {
+        vec![]
+    } else {
+        inner
+            .split(',')
+            .map(|d| d.parse().expect("integer"))
+            .collect()
+    }
 }
 
 fn parse_scalar(s: &str, dtype: DType) -> Option<Scalar> {
@@ -204,12 +245,23 @@ fn parse_scalar(s: &str, dtype: DType) -> Option<Scalar> {
         "-inf" => f64::NEG_INFINITY,
         _ => s.parse::<f64>().ok()?,
     };
-    Some(if dtype.is_float() { Scalar::from_f64(v, dtype) } else { Scalar::from_i64(v as i64, dtype) })
+    Some(if dtype.is_float() {
+        Scalar::from_f64(v, dtype)
+    } else {
+        Scalar::from_i64(v as i64, dtype)
+    })
 }
 
 /// Adds a broadcast constant the way the Tensor API does: one `const` node of the full shape.
 pub fn full(g: &mut Graph, v: Scalar, shape: &[usize]) -> NodeId {
-    g.add_typed(Op::Const(v), &[], TypeInfo { shape: shape.to_vec(), dtype: v.dtype() })
+    g.add_typed(
+        Op::Const(v),
+        &[],
+        TypeInfo {
+            shape: shape.to_vec(),
+            dtype: v.dtype(),
+        },
+    )
 }
 
 const UNARY: [UnaryOp; 16] = [
@@ -262,12 +314,15 @@ impl Builder<'_> {
                 if let Some((_, id)) = self.names.iter().find(|(n, _)| n == a) {
                     return *id;
                 }
-                let like = like.unwrap_or_else(|| panic!("scalar {a} has no sibling to take a type from"));
+                let like =
+                    like.unwrap_or_else(|| panic!("scalar {a} has no sibling to take a type from"));
                 let v = parse_scalar(a, like.dtype).unwrap_or_else(|| panic!("unknown name {a}"));
                 full(&mut self.g, v, &like.shape)
             }
             Sexp::List(items) => {
-                let Sexp::Atom(head) = &items[0] else { panic!("list head must be an op") };
+                let Sexp::Atom(head) = &items[0] else {
+                    panic!("list head must be an op")
+                };
                 let args = &items[1..];
                 let atom = |i: usize| match &args[i] {
                     Sexp::Atom(a) => a.as_str(),
@@ -282,28 +337,59 @@ impl Builder<'_> {
                     let (x, y) = self.pair(&args[0], &args[1]);
                     return self.g.add(Op::Binary(b), &[x, y]);
                 }
-                let reduce = [("sum", ReduceOp::Sum), ("prod", ReduceOp::Prod), ("amax", ReduceOp::Max), ("amin", ReduceOp::Min)];
+                let reduce = [
+                    ("sum", ReduceOp::Sum),
+                    ("prod", ReduceOp::Prod),
+                    ("amax", ReduceOp::Max),
+                    ("amin", ReduceOp::Min),
+                ];
                 if let Some((_, r)) = reduce.iter().find(|(n, _)| *n == head) {
                     let x = self.node(&args[0], None);
-                    return self.g.add(Op::Reduce { op: *r, axes: parse_list(atom(1)) }, &[x]);
+                    return self.g.add(
+                        Op::Reduce {
+                            op: *r,
+                            axes: parse_list(atom(1)),
+                        },
+                        &[x],
+                    );
                 }
                 match head {
                     "where" => {
                         let (a, b) = self.pair(&args[1], &args[2]);
                         let ty = self.g.node(a).ty.clone();
-                        let c = self.node(&args[0], Some(&TypeInfo { shape: ty.shape, dtype: DType::Bool }));
+                        let c = self.node(
+                            &args[0],
+                            Some(&TypeInfo {
+                                shape: ty.shape,
+                                dtype: DType::Bool,
+                            }),
+                        );
                         self.g.add(Op::Where, &[c, a, b])
                     }
                     "cast" => {
                         let x = self.node(&args[0], None);
-                        let d = DType::ALL.into_iter().find(|d| d.name() == atom(1)).expect("dtype");
+                        let d = DType::ALL
+                            .into_iter()
+                            .find(|d| d.name() == atom(1))
+                            .expect("dtype");
                         self.g.add(Op::Cast(d), &[x])
                     }
                     "const" => {
                         // `(const 1.0 f32)` is 0-d, `(const 1.0 f32 [3])` has the shape given.
-                        let d = DType::ALL.into_iter().find(|d| d.name() == atom(1)).expect("dtype");
-                        let shape = if args.len() > 2 { parse_list(atom(2)) } else { vec![] };
-                        full(&mut self.g, parse_scalar(atom(0), d).expect("scalar"), &shape)
+                        let d = DType::ALL
+                            .into_iter()
+                            .find(|d| d.name() == atom(1))
+                            .expect("dtype");
+                        let shape = if args.len() > 2 {
+                            parse_list(atom(2))
+                        } else {
+                            vec![]
+                        };
+                        full(
+                            &mut self.g,
+                            parse_scalar(atom(0), d).expect("scalar"),
+                            &shape,
+                        )
                     }
                     "reshape" | "permute" | "expand" => {
                         let x = self.node(&args[0], None);
@@ -317,31 +403,70 @@ impl Builder<'_> {
                     }
                     "pad" => {
                         let x = self.node(&args[0], None);
-                        let value = parse_scalar(atom(3), self.g.node(x).ty.dtype).expect("pad value");
-                        self.g.add(Op::Pad { lo: parse_list(atom(1)), hi: parse_list(atom(2)), value }, &[x])
+                        let value =
+                            parse_scalar(atom(3), self.g.node(x).ty.dtype).expect("pad value");
+                        self.g.add(
+                            Op::Pad {
+                                lo: parse_list(atom(1)),
+                                hi: parse_list(atom(2)),
+                                value,
+                            },
+                            &[x],
+                        )
                     }
                     "slice" => {
                         let x = self.node(&args[0], None);
                         let dtype = self.g.node(x).ty.dtype;
-                        let op = Op::Slice { start: parse_list(atom(1)), step: parse_list(atom(2)) };
-                        self.g.add_typed(op, &[x], TypeInfo { shape: parse_list(atom(3)), dtype })
+                        let op = Op::Slice {
+                            start: parse_list(atom(1)),
+                            step: parse_list(atom(2)),
+                        };
+                        self.g.add_typed(
+                            op,
+                            &[x],
+                            TypeInfo {
+                                shape: parse_list(atom(3)),
+                                dtype,
+                            },
+                        )
                     }
                     "cat" => {
-                        let srcs: Vec<NodeId> = args[1..].iter().map(|a| self.node(a, None)).collect();
-                        self.g.add(Op::Cat { axis: atom(0).parse().unwrap() }, &srcs)
+                        let srcs: Vec<NodeId> =
+                            args[1..].iter().map(|a| self.node(a, None)).collect();
+                        self.g.add(
+                            Op::Cat {
+                                axis: atom(0).parse().unwrap(),
+                            },
+                            &srcs,
+                        )
                     }
                     "iota" => {
                         let ty = parse_type(atom(0));
-                        self.g.add_typed(Op::Iota { axis: atom(1).parse().unwrap() }, &[], ty)
+                        self.g.add_typed(
+                            Op::Iota {
+                                axis: atom(1).parse().unwrap(),
+                            },
+                            &[],
+                            ty,
+                        )
                     }
                     "rand" => {
                         let ty = parse_type(atom(0));
-                        let op = Op::Rand { seed: atom(1).parse().unwrap(), offset: 0, dist: Dist::Uniform };
+                        let op = Op::Rand {
+                            seed: atom(1).parse().unwrap(),
+                            offset: 0,
+                            dist: Dist::Uniform,
+                        };
                         self.g.add_typed(op, &[], ty)
                     }
                     "gather" => {
                         let (d, i) = (self.node(&args[0], None), self.node(&args[1], None));
-                        self.g.add(Op::Gather { axis: atom(2).parse().unwrap() }, &[d, i])
+                        self.g.add(
+                            Op::Gather {
+                                axis: atom(2).parse().unwrap(),
+                            },
+                            &[d, i],
+                        )
                     }
                     _ => panic!("unknown op {head}"),
                 }
@@ -366,7 +491,10 @@ impl Builder<'_> {
 
 /// Builds a graph from input declarations (`x:f32[2,3] y:i32[3]`) and output expressions.
 pub fn build_graph(decls: &str, exprs: &str) -> Graph {
-    let mut b = Builder { g: Graph::new(), names: vec![] };
+    let mut b = Builder {
+        g: Graph::new(),
+        names: vec![],
+    };
     for d in decls.split_whitespace() {
         let (name, ty) = d.split_once(':').expect("name:type");
         let id = b.g.input(parse_type(ty));
@@ -400,7 +528,13 @@ const MAX_NUMEL: usize = 48;
 
 impl GraphGen {
     pub fn new(seed: u64) -> Self {
-        GraphGen { rng: Rng::new(seed), g: Graph::new(), pool: vec![], continuous: false, division: true }
+        GraphGen {
+            rng: Rng::new(seed),
+            g: Graph::new(),
+            pool: vec![],
+            continuous: false,
+            division: true,
+        }
     }
 
     /// Restricts the ops to continuous ones (see the field docs).
@@ -425,11 +559,26 @@ impl GraphGen {
     }
 
     fn pick(&mut self) -> NodeId {
-        if self.rng.chance(0.5) { *self.pool.last().unwrap() } else { self.rng.pick(&self.pool) }
+        if self.rng.chance(0.5) {
+            *self.pool.last().unwrap()
+        } else {
+            self.rng.pick(&self.pool)
+        }
     }
 
     fn scalar(&mut self, dtype: DType) -> Scalar {
-        let f = [0.0, -0.0, 1.0, -1.0, 2.0, 0.5, 3.0, f64::NAN, f64::INFINITY, 1.5];
+        let f = [
+            0.0,
+            -0.0,
+            1.0,
+            -1.0,
+            2.0,
+            0.5,
+            3.0,
+            f64::NAN,
+            f64::INFINITY,
+            1.5,
+        ];
         let i = [0, 1, -1, 2, 3, 7];
         match dtype {
             DType::Bool => Scalar::Bool(self.rng.chance(0.5)),
@@ -447,7 +596,17 @@ impl GraphGen {
         let float: Vec<UnaryOp> = UNARY[..15]
             .iter()
             .copied()
-            .filter(|u| !self.continuous || !matches!(u, UnaryOp::Floor | UnaryOp::Ceil | UnaryOp::Round | UnaryOp::Trunc | UnaryOp::Sign))
+            .filter(|u| {
+                !self.continuous
+                    || !matches!(
+                        u,
+                        UnaryOp::Floor
+                            | UnaryOp::Ceil
+                            | UnaryOp::Round
+                            | UnaryOp::Trunc
+                            | UnaryOp::Sign
+                    )
+            })
             .filter(|u| !self.continuous || self.division || *u != UnaryOp::Recip)
             .collect();
         match dtype {
@@ -461,9 +620,17 @@ impl GraphGen {
         let ok: Vec<BinaryOp> = BINARY
             .into_iter()
             .filter(|b| !(b.is_bitwise() && dtype.is_float()))
-            .filter(|b| !(dtype == DType::Bool && matches!(b, BinaryOp::Sub | BinaryOp::Div | BinaryOp::Rem | BinaryOp::Pow)))
             .filter(|b| {
-                let jumps = b.is_comparison() || matches!(b, BinaryOp::Rem | BinaryOp::Pow) || (*b == BinaryOp::Div && !self.division);
+                !(dtype == DType::Bool
+                    && matches!(
+                        b,
+                        BinaryOp::Sub | BinaryOp::Div | BinaryOp::Rem | BinaryOp::Pow
+                    ))
+            })
+            .filter(|b| {
+                let jumps = b.is_comparison()
+                    || matches!(b, BinaryOp::Rem | BinaryOp::Pow)
+                    || (*b == BinaryOp::Div && !self.division);
                 !(self.continuous && dtype.is_float() && jumps)
             })
             .collect();
@@ -518,7 +685,12 @@ impl GraphGen {
                 self.add(Op::Unary(u), &[x])
             }
             3..=4 => {
-                let same: Vec<NodeId> = self.pool.iter().copied().filter(|&n| self.g.node(n).ty == tx).collect();
+                let same: Vec<NodeId> = self
+                    .pool
+                    .iter()
+                    .copied()
+                    .filter(|&n| self.g.node(n).ty == tx)
+                    .collect();
                 let y = self.rng.pick(&same);
                 let b = self.binary_for(tx.dtype);
                 self.add(Op::Binary(b), &[x, y])
@@ -537,7 +709,11 @@ impl GraphGen {
                 } else {
                     self.add(Op::Binary(BinaryOp::CmpLt), &[x, k])?
                 };
-                let other = if self.rng.chance(0.3) { x } else { c(self, tx.dtype) };
+                let other = if self.rng.chance(0.3) {
+                    x
+                } else {
+                    c(self, tx.dtype)
+                };
                 self.add(Op::Where, &[cond, x, other])
             }
             8 => {
@@ -545,7 +721,9 @@ impl GraphGen {
                 self.add(Op::Cast(d), &[x])
             }
             9..=10 => {
-                let op = self.rng.pick(&[ReduceOp::Sum, ReduceOp::Prod, ReduceOp::Max, ReduceOp::Min]);
+                let op =
+                    self.rng
+                        .pick(&[ReduceOp::Sum, ReduceOp::Prod, ReduceOp::Max, ReduceOp::Min]);
                 let axes = self.axes(rank);
                 self.add(Op::Reduce { op, axes }, &[x])
             }
@@ -558,15 +736,41 @@ impl GraphGen {
                 self.add(Op::Permute(p), &[x])
             }
             13 => {
-                let to: Vec<usize> = tx.shape.iter().map(|&d| if d == 1 { 1 + self.rng.below(3) } else { d }).collect();
+                let to: Vec<usize> = tx
+                    .shape
+                    .iter()
+                    .map(|&d| if d == 1 { 1 + self.rng.below(3) } else { d })
+                    .collect();
                 self.add(Op::Expand(to), &[x])
             }
             14 => {
                 let lo: Vec<usize> = (0..rank).map(|_| self.rng.below(2)).collect();
                 let hi: Vec<usize> = (0..rank).map(|_| self.rng.below(2)).collect();
-                let value = if self.rng.chance(0.5) { self.scalar(tx.dtype) } else { Scalar::zero(tx.dtype) };
-                let p = self.add(Op::Pad { lo: lo.clone(), hi: hi.clone(), value }, &[x])?;
-                if self.rng.chance(0.3) { self.add(Op::Pad { lo: hi, hi: lo, value }, &[p]) } else { Some(p) }
+                let value = if self.rng.chance(0.5) {
+                    self.scalar(tx.dtype)
+                } else {
+                    Scalar::zero(tx.dtype)
+                };
+                let p = self.add(
+                    Op::Pad {
+                        lo: lo.clone(),
+                        hi: hi.clone(),
+                        value,
+                    },
+                    &[x],
+                )?;
+                if self.rng.chance(0.3) {
+                    self.add(
+                        Op::Pad {
+                            lo: hi,
+                            hi: lo,
+                            value,
+                        },
+                        &[p],
+                    )
+                } else {
+                    Some(p)
+                }
             }
             15 => {
                 let (mut start, mut step, mut out) = (vec![], vec![], vec![]);
@@ -576,10 +780,19 @@ impl GraphGen {
                     let max_len = if d == 0 { 0 } else { (d - 1 - s) / st + 1 };
                     start.push(if d == 0 { 0 } else { s });
                     step.push(st);
-                    out.push(if max_len == 0 { 0 } else { 1 + self.rng.below(max_len) });
+                    out.push(if max_len == 0 {
+                        0
+                    } else {
+                        1 + self.rng.below(max_len)
+                    });
                 }
-                let ty = TypeInfo { shape: out, dtype: tx.dtype };
-                let sl = self.g.add_typed(Op::Slice { start, step }, &[x], ty.clone());
+                let ty = TypeInfo {
+                    shape: out,
+                    dtype: tx.dtype,
+                };
+                let sl = self
+                    .g
+                    .add_typed(Op::Slice { start, step }, &[x], ty.clone());
                 self.pool.push(sl);
                 Some(sl)
             }
@@ -591,13 +804,21 @@ impl GraphGen {
                     inv[a] = i;
                 }
                 let y = self.add(Op::Permute(p), &[x])?;
-                let y = if self.rng.chance(0.6) { self.unary_or_const(y)? } else { y };
+                let y = if self.rng.chance(0.6) {
+                    self.unary_or_const(y)?
+                } else {
+                    y
+                };
                 self.add(Op::Permute(inv), &[y])
             }
             17 => {
                 let to = self.reshape_target(&tx.shape);
                 let y = self.add(Op::Reshape(to), &[x])?;
-                let y = if self.rng.chance(0.6) { self.unary_or_const(y)? } else { y };
+                let y = if self.rng.chance(0.6) {
+                    self.unary_or_const(y)?
+                } else {
+                    y
+                };
                 self.add(Op::Reshape(tx.shape.clone()), &[y])
             }
             18 => {
@@ -609,11 +830,15 @@ impl GraphGen {
                 let mut s2 = s1.clone();
                 s2[at] = 2 + self.rng.below(2);
                 let e = self.add(Op::Expand(s2), &[r])?;
-                let op = self.rng.pick(&[ReduceOp::Sum, ReduceOp::Max, ReduceOp::Min, ReduceOp::Prod]);
+                let op =
+                    self.rng
+                        .pick(&[ReduceOp::Sum, ReduceOp::Max, ReduceOp::Min, ReduceOp::Prod]);
                 self.add(Op::Reduce { op, axes: vec![at] }, &[e])
             }
             19 => {
-                let op = self.rng.pick(&[ReduceOp::Sum, ReduceOp::Max, ReduceOp::Min, ReduceOp::Prod]);
+                let op =
+                    self.rng
+                        .pick(&[ReduceOp::Sum, ReduceOp::Max, ReduceOp::Min, ReduceOp::Prod]);
                 let a = self.axes(rank);
                 let r = self.add(Op::Reduce { op, axes: a }, &[x])?;
                 let b = self.axes(rank);
@@ -639,8 +864,19 @@ impl GraphGen {
                 self.add(Op::Unary(u), &[y])
             }
             21 if tx.dtype.is_float() => {
-                let y = self.rng.pick(&self.pool.iter().copied().filter(|&n| self.g.node(n).ty == tx).collect::<Vec<_>>());
-                let first = if self.continuous && !self.division { 2 } else { 0 };
+                let y = self.rng.pick(
+                    &self
+                        .pool
+                        .iter()
+                        .copied()
+                        .filter(|&n| self.g.node(n).ty == tx)
+                        .collect::<Vec<_>>(),
+                );
+                let first = if self.continuous && !self.division {
+                    2
+                } else {
+                    0
+                };
                 match first + self.rng.below(4 - first) {
                     0 => {
                         let r = self.add(Op::Unary(UnaryOp::Recip), &[y])?;
@@ -677,13 +913,22 @@ impl GraphGen {
                 let a = c(self, tx.dtype);
                 match self.rng.below(3) {
                     0 => {
-                        let op = self.rng.pick(&[ReduceOp::Sum, ReduceOp::Prod, ReduceOp::Max, ReduceOp::Min]);
+                        let op = self.rng.pick(&[
+                            ReduceOp::Sum,
+                            ReduceOp::Prod,
+                            ReduceOp::Max,
+                            ReduceOp::Min,
+                        ]);
                         let axes = self.axes(rank);
                         self.add(Op::Reduce { op, axes }, &[a])
                     }
                     1 => {
                         let cond = self.constant(DType::Bool, &tx.shape);
-                        let b = if self.rng.chance(0.5) { c(self, tx.dtype) } else { x };
+                        let b = if self.rng.chance(0.5) {
+                            c(self, tx.dtype)
+                        } else {
+                            x
+                        };
                         self.add(Op::Where, &[cond, a, b])
                     }
                     _ => {
@@ -697,7 +942,14 @@ impl GraphGen {
             _ => {
                 if self.rng.chance(0.5) && rank > 0 {
                     let axis = self.rng.below(rank);
-                    let idx = self.g.add_typed(Op::Iota { axis }, &[], TypeInfo { shape: tx.shape.clone(), dtype: DType::I64 });
+                    let idx = self.g.add_typed(
+                        Op::Iota { axis },
+                        &[],
+                        TypeInfo {
+                            shape: tx.shape.clone(),
+                            dtype: DType::I64,
+                        },
+                    );
                     self.add(Op::Gather { axis }, &[x, idx])
                 } else if rank > 0 {
                     let axis = self.rng.below(rank);
@@ -711,7 +963,11 @@ impl GraphGen {
 
     /// A dtype to cast `from` to (floats stay floats when `continuous`).
     fn cast_target(&mut self, from: DType) -> DType {
-        if self.continuous && from.is_float() { self.rng.pick(&[DType::F32, DType::F64]) } else { self.rng.pick(&DType::ALL) }
+        if self.continuous && from.is_float() {
+            self.rng.pick(&[DType::F32, DType::F64])
+        } else {
+            self.rng.pick(&DType::ALL)
+        }
     }
 
     /// A unary op on `y`, or `y` combined with a broadcast constant (something views can move through).
@@ -731,16 +987,42 @@ impl GraphGen {
     pub fn graph(mut self, steps: usize) -> Graph {
         let shapes: [&[usize]; 7] = [&[2, 3], &[3, 4], &[2, 1, 3], &[1, 4], &[4], &[2, 2, 2], &[]];
         let base = self.rng.pick(&shapes).to_vec();
-        let dtypes = [DType::F32, DType::F32, DType::F32, DType::F64, DType::I32, DType::I64, DType::U8, DType::Bool];
+        let dtypes = [
+            DType::F32,
+            DType::F32,
+            DType::F32,
+            DType::F64,
+            DType::I32,
+            DType::I64,
+            DType::U8,
+            DType::Bool,
+        ];
         for _ in 0..1 + self.rng.below(3) {
-            let shape: Vec<usize> = base.iter().map(|&d| if self.rng.chance(0.2) { 1 } else { d }).collect();
-            let ty = TypeInfo { shape, dtype: self.rng.pick(&dtypes) };
+            let shape: Vec<usize> = base
+                .iter()
+                .map(|&d| if self.rng.chance(0.2) { 1 } else { d })
+                .collect();
+            let ty = TypeInfo {
+                shape,
+                dtype: self.rng.pick(&dtypes),
+            };
             let id = self.g.input(ty);
             self.pool.push(id);
         }
         if self.rng.chance(0.2) {
-            let ty = TypeInfo { shape: base.clone(), dtype: DType::F32 };
-            let id = self.g.add_typed(Op::Rand { seed: self.rng.next() % 100, offset: 0, dist: Dist::Uniform }, &[], ty);
+            let ty = TypeInfo {
+                shape: base.clone(),
+                dtype: DType::F32,
+            };
+            let id = self.g.add_typed(
+                Op::Rand {
+                    seed: self.rng.next() % 100,
+                    offset: 0,
+                    dist: Dist::Uniform,
+                },
+                &[],
+                ty,
+            );
             self.pool.push(id);
         }
         let mut made = 0;
@@ -776,17 +1058,32 @@ pub fn layered_graph(layers: usize) -> Graph {
     let (b, d) = (16, 32);
     let f = |v: f64| Scalar::F32(v as f32);
     let mut g = Graph::new();
-    let mut x = g.input(TypeInfo { shape: vec![b, d], dtype: DType::F32 });
+    let mut x = g.input(TypeInfo {
+        shape: vec![b, d],
+        dtype: DType::F32,
+    });
     for _ in 0..layers {
-        let w = g.input(TypeInfo { shape: vec![d, d], dtype: DType::F32 });
-        let bias = g.input(TypeInfo { shape: vec![d], dtype: DType::F32 });
+        let w = g.input(TypeInfo {
+            shape: vec![d, d],
+            dtype: DType::F32,
+        });
+        let bias = g.input(TypeInfo {
+            shape: vec![d],
+            dtype: DType::F32,
+        });
         // matmul: [b,d,1] * [1,d,d] summed over the middle axis
         let xr = g.add(Op::Reshape(vec![b, d, 1]), &[x]);
         let xe = g.add(Op::Expand(vec![b, d, d]), &[xr]);
         let wr = g.add(Op::Reshape(vec![1, d, d]), &[w]);
         let we = g.add(Op::Expand(vec![b, d, d]), &[wr]);
         let m = g.add(Op::Binary(BinaryOp::Mul), &[xe, we]);
-        let s = g.add(Op::Reduce { op: ReduceOp::Sum, axes: vec![1] }, &[m]);
+        let s = g.add(
+            Op::Reduce {
+                op: ReduceOp::Sum,
+                axes: vec![1],
+            },
+            &[m],
+        );
         let h = g.add(Op::Reshape(vec![b, d]), &[s]);
         let br = g.add(Op::Reshape(vec![1, d]), &[bias]);
         let be = g.add(Op::Expand(vec![b, d]), &[br]);
@@ -799,11 +1096,23 @@ pub fn layered_graph(layers: usize) -> Graph {
         let t = g.add(Op::Permute(vec![1, 0]), &[relu]);
         let t = g.add(Op::Permute(vec![1, 0]), &[t]);
         // softmax over the last axis
-        let mx = g.add(Op::Reduce { op: ReduceOp::Max, axes: vec![1] }, &[t]);
+        let mx = g.add(
+            Op::Reduce {
+                op: ReduceOp::Max,
+                axes: vec![1],
+            },
+            &[t],
+        );
         let mx = g.add(Op::Expand(vec![b, d]), &[mx]);
         let z = g.add(Op::Binary(BinaryOp::Sub), &[t, mx]);
         let e = g.add(Op::Unary(UnaryOp::Exp), &[z]);
-        let sum = g.add(Op::Reduce { op: ReduceOp::Sum, axes: vec![1] }, &[e]);
+        let sum = g.add(
+            Op::Reduce {
+                op: ReduceOp::Sum,
+                axes: vec![1],
+            },
+            &[e],
+        );
         let sum = g.add(Op::Expand(vec![b, d]), &[sum]);
         let r = g.add(Op::Unary(UnaryOp::Recip), &[sum]);
         let y = g.add(Op::Binary(BinaryOp::Mul), &[e, r]);
@@ -829,13 +1138,26 @@ pub fn layered_graph(layers: usize) -> Graph {
 /// Simplifies the graph `exprs` over inputs `decls` with `opts`, checks the result against the input on
 /// random inputs (bit for bit under the exact policy, else up to rounding; NaN, inf and ±0 among the
 /// inputs unless `assume_finite`), and returns the snapshot text and the report.
-pub fn run_case(decls: &str, exprs: &str, opts: &SimplifyOptions) -> (String, smelt_passes::simplify::SimplifyReport) {
+pub fn run_case(
+    decls: &str,
+    exprs: &str,
+    opts: &SimplifyOptions,
+) -> (String, smelt_passes::simplify::SimplifyReport) {
     let g = build_graph(decls, exprs);
-    let exact = !opts.allow_signed_zero_changes && !opts.allow_rounding_changes && !opts.assume_finite;
-    let how = if exact { Compare::Bitwise } else { Compare::Close };
+    let exact =
+        !opts.allow_signed_zero_changes && !opts.allow_rounding_changes && !opts.assume_finite;
+    let how = if exact {
+        Compare::Bitwise
+    } else {
+        Compare::Close
+    };
     let mut rng = Rng::new(7);
-    let s = check_sound(&g, opts, &mut rng, 20, !opts.assume_finite, how).unwrap_or_else(|e| panic!("{e}\nbefore:\n{g}"));
-    let text = format!("{decls}  =>  {exprs}\n--- before\n{g}--- after\n{}--- report\n{}", s.graph, s.report);
+    let s = check_sound(&g, opts, &mut rng, 20, !opts.assume_finite, how)
+        .unwrap_or_else(|e| panic!("{e}\nbefore:\n{g}"));
+    let text = format!(
+        "{decls}  =>  {exprs}\n--- before\n{g}--- after\n{}--- report\n{}",
+        s.graph, s.report
+    );
     (text, s.report)
 }
 

@@ -12,8 +12,9 @@
 //!   `zero-add`), so the e-graph never fills with permutations of sums.
 
 use super::{
-    Cond, Row, add_identity, always, and, build, constant_like, float, is_false, is_half, is_minus_one,
-    is_one, is_true, is_two, is_zero, neg_identity, policy, rw, sub_identity, total, ty_of, value, var,
+    Cond, Row, add_identity, always, and, build, constant_like, float, is_false, is_half,
+    is_minus_one, is_one, is_true, is_two, is_zero, neg_identity, policy, rw, sub_identity, total,
+    ty_of, value, var,
 };
 use crate::simplify::lang::{Payloads, TensorLang, UOp};
 use smelt_codegen::{DType, Scalar, UnaryOp};
@@ -112,8 +113,11 @@ pub fn rules() -> Vec<Row> {
 fn unshared_recip() -> Cond {
     let b = var("?b");
     Box::new(move |eg, _, s| {
-        let Some(op) = eg.lookup(TensorLang::UOp(UOp(UnaryOp::Recip))) else { return false };
-        eg.lookup(TensorLang::Unary([op, s[b]])).is_some_and(|id| !eg[id].data.shared)
+        let Some(op) = eg.lookup(TensorLang::UOp(UOp(UnaryOp::Recip))) else {
+            return false;
+        };
+        eg.lookup(TensorLang::Unary([op, s[b]]))
+            .is_some_and(|id| !eg[id].data.shared)
     })
 }
 
@@ -128,13 +132,18 @@ fn zeros_like(v: &str) -> super::Builder {
 /// The class bound to `x` has a signed dtype (a float, i32 or i64).
 fn signed(x: &str) -> Cond {
     let x = var(x);
-    Box::new(move |eg, _, s| ty_of(eg, s[x]).is_some_and(|t| matches!(t.dtype, DType::F32 | DType::F64 | DType::I32 | DType::I64)))
+    Box::new(move |eg, _, s| {
+        ty_of(eg, s[x])
+            .is_some_and(|t| matches!(t.dtype, DType::F32 | DType::F64 | DType::I32 | DType::I64))
+    })
 }
 
 /// The class bound to `x` has an integer (or bool) dtype, or the policy assumes finite values.
 fn int_or_finite(x: &str) -> Cond {
     let x = var(x);
-    Box::new(move |eg, _, s| ty_of(eg, s[x]).is_some_and(|t| !t.dtype.is_float() || eg.analysis.fp.assume_finite))
+    Box::new(move |eg, _, s| {
+        ty_of(eg, s[x]).is_some_and(|t| !t.dtype.is_float() || eg.analysis.fp.assume_finite)
+    })
 }
 
 /// The class bound to `x` has the dtype named by the payload bound to `d`.
@@ -149,10 +158,12 @@ fn dtype_is(x: &str, d: &str) -> Cond {
 /// `cast(cast(x, m), d)` is `cast(x, d)` for the dtypes of `x` and the payloads `m`, `d`.
 fn cast_chain_exact(x: &str, m: &str, d: &str) -> Cond {
     let (x, m, d) = (var(x), var(m), var(d));
-    Box::new(move |eg, _, s| match (ty_of(eg, s[x]), eg.dtype(s[m]), eg.dtype(s[d])) {
-        (Some(t), Some(m), Some(d)) => cast_chain(t.dtype, m, d),
-        _ => false,
-    })
+    Box::new(
+        move |eg, _, s| match (ty_of(eg, s[x]), eg.dtype(s[m]), eg.dtype(s[d])) {
+            (Some(t), Some(m), Some(d)) => cast_chain(t.dtype, m, d),
+            _ => false,
+        },
+    )
 }
 
 /// Casting `from → m → d` gives what `from → d` gives, for every value of `from`: `from → m` is exact,

@@ -20,7 +20,8 @@ pub use super::analysis::constant;
 use super::analysis::{EGraph, FpPolicy, Rewrite, TensorAnalysis};
 use super::lang::{Dims, Payloads, TensorLang};
 use egg::{
-    Applier, ConditionalApplier, ENodeOrVar, Id, Language, Pattern, PatternAst, SearchMatches, Searcher, Subst, Symbol, Var,
+    Applier, ConditionalApplier, ENodeOrVar, Id, Language, Pattern, PatternAst, SearchMatches,
+    Searcher, Subst, Symbol, Var,
 };
 use smelt_codegen::{DType, Scalar};
 use std::sync::OnceLock;
@@ -49,7 +50,13 @@ pub fn all() -> &'static [Rule] {
             (RuleSet::Movement, movement::rules()),
             (RuleSet::Reduce, reduce::rules()),
         ];
-        tables.into_iter().flat_map(|(set, rows)| rows.into_iter().map(move |(name, rewrite)| Rule { name, set, rewrite })).collect()
+        tables
+            .into_iter()
+            .flat_map(|(set, rows)| {
+                rows.into_iter()
+                    .map(move |(name, rewrite)| Rule { name, set, rewrite })
+            })
+            .collect()
     })
 }
 
@@ -68,14 +75,26 @@ pub type Builder = Box<dyn Fn(&mut EGraph, Id, &Subst) -> Option<Id> + Send + Sy
 
 /// A rule whose two sides are patterns.
 pub fn rw(name: &'static str, lhs: &str, rhs: &str, cond: Cond) -> Row {
-    let applier = ConditionalApplier { condition: cond, applier: pattern(rhs) };
-    (name, Rewrite::new(name, searcher(lhs), applier).unwrap_or_else(|e| panic!("rule {name}: {e}")))
+    let applier = ConditionalApplier {
+        condition: cond,
+        applier: pattern(rhs),
+    };
+    (
+        name,
+        Rewrite::new(name, searcher(lhs), applier).unwrap_or_else(|e| panic!("rule {name}: {e}")),
+    )
 }
 
 /// A rule whose right side is computed by `builder`.
 pub fn build(name: &'static str, lhs: &str, builder: Builder, cond: Cond) -> Row {
-    let applier = ConditionalApplier { condition: cond, applier: Build(builder) };
-    (name, Rewrite::new(name, searcher(lhs), applier).unwrap_or_else(|e| panic!("rule {name}: {e}")))
+    let applier = ConditionalApplier {
+        condition: cond,
+        applier: Build(builder),
+    };
+    (
+        name,
+        Rewrite::new(name, searcher(lhs), applier).unwrap_or_else(|e| panic!("rule {name}: {e}")),
+    )
 }
 
 fn pattern(s: &str) -> Pattern<TensorLang> {
@@ -89,10 +108,16 @@ fn searcher(s: &str) -> Indexed {
     let pattern = pattern(s);
     let ast = pattern.ast.as_ref();
     let key = match ast.last() {
-        Some(ENodeOrVar::ENode(root)) => root.children().iter().find_map(|c| match &ast[usize::from(*c)] {
-            ENodeOrVar::ENode(n @ (TensorLang::UOp(_) | TensorLang::BOp(_) | TensorLang::ROp(_))) => Some(n.clone()),
-            _ => None,
-        }),
+        Some(ENodeOrVar::ENode(root)) => {
+            root.children()
+                .iter()
+                .find_map(|c| match &ast[usize::from(*c)] {
+                    ENodeOrVar::ENode(
+                        n @ (TensorLang::UOp(_) | TensorLang::BOp(_) | TensorLang::ROp(_)),
+                    ) => Some(n.clone()),
+                    _ => None,
+                })
+        }
         _ => None,
     };
     Indexed { pattern, key }
@@ -105,13 +130,26 @@ struct Indexed {
 }
 
 impl Searcher<TensorLang, TensorAnalysis> for Indexed {
-    fn search_eclass_with_limit(&self, egraph: &EGraph, eclass: Id, limit: usize) -> Option<SearchMatches<'_, TensorLang>> {
+    fn search_eclass_with_limit(
+        &self,
+        egraph: &EGraph,
+        eclass: Id,
+        limit: usize,
+    ) -> Option<SearchMatches<'_, TensorLang>> {
         self.pattern.search_eclass_with_limit(egraph, eclass, limit)
     }
 
-    fn search_with_limit(&self, egraph: &EGraph, mut limit: usize) -> Vec<SearchMatches<'_, TensorLang>> {
-        let Some(key) = &self.key else { return self.pattern.search_with_limit(egraph, limit) };
-        let Some(key) = egraph.lookup(key.clone()) else { return vec![] };
+    fn search_with_limit(
+        &self,
+        egraph: &EGraph,
+        mut limit: usize,
+    ) -> Vec<SearchMatches<'_, TensorLang>> {
+        let Some(key) = &self.key else {
+            return self.pattern.search_with_limit(egraph, limit);
+        };
+        let Some(key) = egraph.lookup(key.clone()) else {
+            return vec![];
+        };
         let mut classes: Vec<Id> = egraph[key].parents().map(|p| egraph.find(p)).collect();
         classes.sort_unstable();
         classes.dedup();
@@ -138,13 +176,21 @@ impl Searcher<TensorLang, TensorAnalysis> for Indexed {
 }
 
 pub fn var(s: &str) -> Var {
-    s.parse().unwrap_or_else(|e| panic!("pattern variable {s}: {e}"))
+    s.parse()
+        .unwrap_or_else(|e| panic!("pattern variable {s}: {e}"))
 }
 
 struct Build(Builder);
 
 impl Applier<TensorLang, TensorAnalysis> for Build {
-    fn apply_one(&self, egraph: &mut EGraph, eclass: Id, subst: &Subst, _: Option<&PatternAst<TensorLang>>, _: Symbol) -> Vec<Id> {
+    fn apply_one(
+        &self,
+        egraph: &mut EGraph,
+        eclass: Id,
+        subst: &Subst,
+        _: Option<&PatternAst<TensorLang>>,
+        _: Symbol,
+    ) -> Vec<Id> {
         match (self.0)(egraph, eclass, subst) {
             Some(id) if egraph.union(eclass, id) => vec![eclass],
             _ => vec![],
@@ -294,7 +340,9 @@ pub fn is_zero(x: Scalar, _: FpPolicy) -> bool {
 /// 2; for floats only when rounding may change (`x * x` is the correctly rounded square, a libm `pow`
 /// may be an ulp away).
 pub fn is_two(x: Scalar, fp: FpPolicy) -> bool {
-    x == Scalar::from_i64(2, x.dtype()) && x.dtype() != DType::Bool && (!x.dtype().is_float() || fp.rounding)
+    x == Scalar::from_i64(2, x.dtype())
+        && x.dtype() != DType::Bool
+        && (!x.dtype().is_float() || fp.rounding)
 }
 
 /// 0.5, where `pow(x, 0.5) → sqrt(x)` is allowed: it differs at -0.0 and -inf.

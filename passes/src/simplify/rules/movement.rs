@@ -14,7 +14,8 @@
 //!   `exp(expand(x))` becomes `expand(exp(x))` (less work by the broadcast factor).
 
 use super::{
-    Builder, Cond, Row, add_dims, always, and, build, constant, dims_of, known, rw, shape_of, ty_of, unshared, var,
+    Builder, Cond, Row, add_dims, always, and, build, constant, dims_of, known, rw, shape_of,
+    ty_of, unshared, var,
 };
 use crate::simplify::lang::{Payloads, TensorLang};
 use egg::Id;
@@ -115,12 +116,17 @@ fn shape_is(x: &str, s: &str) -> Cond {
 
 fn same_shape(a: &str, b: &str) -> Cond {
     let (a, b) = (var(a), var(b));
-    Box::new(move |eg, _, m| matches!((ty_of(eg, m[a]), ty_of(eg, m[b])), (Some(x), Some(y)) if x.shape == y.shape))
+    Box::new(
+        move |eg, _, m| matches!((ty_of(eg, m[a]), ty_of(eg, m[b])), (Some(x), Some(y)) if x.shape == y.shape),
+    )
 }
 
 fn identity_perm(p: &str) -> Cond {
     let p = var(p);
-    Box::new(move |eg, _, m| eg.dims(m[p]).is_some_and(|p| p.iter().enumerate().all(|(i, &a)| i == a)))
+    Box::new(move |eg, _, m| {
+        eg.dims(m[p])
+            .is_some_and(|p| p.iter().enumerate().all(|(i, &a)| i == a))
+    })
 }
 
 /// `(slice ?x ?a ?b ?s)` starts at 0, steps by 1 (or has one element) along every axis and keeps the
@@ -128,7 +134,8 @@ fn identity_perm(p: &str) -> Cond {
 fn slice_is_id() -> Cond {
     let [x, a, b, s] = ["?x", "?a", "?b", "?s"].map(var);
     Box::new(move |eg, _, m| {
-        let (Some(start), Some(step), Some(out), Some(t)) = (eg.dims(m[a]), eg.dims(m[b]), eg.dims(m[s]), ty_of(eg, m[x]))
+        let (Some(start), Some(step), Some(out), Some(t)) =
+            (eg.dims(m[a]), eg.dims(m[b]), eg.dims(m[s]), ty_of(eg, m[x]))
         else {
             return false;
         };
@@ -149,7 +156,11 @@ fn zero_widths() -> Cond {
 /// One of `?a`, `?b` takes a view for free: it is a broadcast constant, or a view of that kind.
 fn absorbs(kind: fn(&TensorLang) -> bool) -> Cond {
     let [a, b] = ["?a", "?b"].map(var);
-    Box::new(move |eg, _, m| [m[a], m[b]].into_iter().any(|id| eg[id].data.value.is_some() || eg[id].nodes.iter().any(kind)))
+    Box::new(move |eg, _, m| {
+        [m[a], m[b]]
+            .into_iter()
+            .any(|id| eg[id].data.value.is_some() || eg[id].nodes.iter().any(kind))
+    })
 }
 
 /// `(permute (permute ?x ?p) ?q)`: output axis i is inner axis q[i], which is x's axis p[q[i]].
@@ -157,7 +168,10 @@ fn compose_permutes() -> Builder {
     let [x, p, q] = ["?x", "?p", "?q"].map(var);
     Box::new(move |eg, _, m| {
         let (p, q) = (dims_of(eg, m[p])?, dims_of(eg, m[q])?);
-        let r: Vec<usize> = q.iter().map(|&i| p.get(i).copied()).collect::<Option<_>>()?;
+        let r: Vec<usize> = q
+            .iter()
+            .map(|&i| p.get(i).copied())
+            .collect::<Option<_>>()?;
         if r.iter().enumerate().all(|(i, &a)| i == a) {
             return Some(m[x]);
         }
@@ -178,7 +192,11 @@ fn compose_slices() -> Builder {
         let mut step = Vec::with_capacity(a.len());
         for i in 0..a.len() {
             start.push(a[i].checked_add(c[i].checked_mul(b[i])?)?);
-            step.push(if out[i] <= 1 { 1 } else { b[i].checked_mul(d[i])? });
+            step.push(if out[i] <= 1 {
+                1
+            } else {
+                b[i].checked_mul(d[i])?
+            });
         }
         let (start, step) = (add_dims(eg, start), add_dims(eg, step));
         Some(eg.add(TensorLang::Slice([m[x], start, step, m[t]])))
@@ -189,7 +207,8 @@ fn compose_slices() -> Builder {
 fn add_pads() -> Builder {
     let [x, l, h, lm, k, v] = ["?x", "?l", "?h", "?m", "?k", "?v"].map(var);
     Box::new(move |eg, _, m| {
-        let sum = |a: Vec<usize>, b: Vec<usize>| a.iter().zip(&b).map(|(x, y)| x + y).collect::<Vec<_>>();
+        let sum =
+            |a: Vec<usize>, b: Vec<usize>| a.iter().zip(&b).map(|(x, y)| x + y).collect::<Vec<_>>();
         let lo = sum(dims_of(eg, m[l])?, dims_of(eg, m[lm])?);
         let hi = sum(dims_of(eg, m[h])?, dims_of(eg, m[k])?);
         let (lo, hi) = (add_dims(eg, lo), add_dims(eg, hi));
@@ -205,7 +224,11 @@ fn hoist_expand(const_first: bool) -> Builder {
         let shape = shape_of(eg, m[a])?;
         let v = eg[m[c]].data.value?;
         let small = constant(eg, &shape, v);
-        let operands = if const_first { [m[op], small, m[a]] } else { [m[op], m[a], small] };
+        let operands = if const_first {
+            [m[op], small, m[a]]
+        } else {
+            [m[op], m[a], small]
+        };
         let inner = eg.add(TensorLang::Binary(operands));
         Some(eg.add(TensorLang::Expand([inner, m[s]])))
     })

@@ -3,7 +3,9 @@
 //! Reductions keep the reduced axes with size 1, so axis numbers mean the same before and after a
 //! reduce, and a reduce over axes that are already 1 is the identity.
 
-use super::{Builder, Cond, Row, add_dims, and, build, constant, dims_of, rw, ty_of, unshared, var};
+use super::{
+    Builder, Cond, Row, add_dims, and, build, constant, dims_of, rw, ty_of, unshared, var,
+};
 use crate::simplify::lang::{Payloads, TensorLang};
 use egg::{Id, Subst, Var};
 use smelt_codegen::{ReduceOp, Scalar};
@@ -45,7 +47,9 @@ fn reduce_op(eg: &super::super::analysis::EGraph, id: Id) -> Option<ReduceOp> {
 fn exact_or_rounding() -> Cond {
     let [op, x] = ["?op", "?x"].map(var);
     Box::new(move |eg, _, m| {
-        let (Some(r), Some(t)) = (reduce_op(eg, m[op]), ty_of(eg, m[x])) else { return false };
+        let (Some(r), Some(t)) = (reduce_op(eg, m[op]), ty_of(eg, m[x])) else {
+            return false;
+        };
         matches!(r, ReduceOp::Max | ReduceOp::Min) || !t.dtype.is_float() || eg.analysis.fp.rounding
     })
 }
@@ -67,7 +71,8 @@ fn merge_axes() -> Builder {
 fn unit_axes() -> Cond {
     let [op, x, a] = ["?op", "?x", "?a"].map(var);
     Box::new(move |eg, _, m| {
-        let (Some(r), Some(t), Some(axes)) = (reduce_op(eg, m[op]), ty_of(eg, m[x]), eg.dims(m[a])) else {
+        let (Some(r), Some(t), Some(axes)) = (reduce_op(eg, m[op]), ty_of(eg, m[x]), eg.dims(m[a]))
+        else {
             return false;
         };
         let units = axes.iter().all(|&i| t.shape.get(i) == Some(&1));
@@ -80,7 +85,9 @@ fn unit_axes() -> Cond {
 fn over_broadcast(sum: bool) -> Cond {
     let [x, s, a] = ["?x", "?s", "?a"].map(var);
     Box::new(move |eg, _, m| {
-        let Some(b) = broadcast(eg, m, x, s, a) else { return false };
+        let Some(b) = broadcast(eg, m, x, s, a) else {
+            return false;
+        };
         let fp = eg.analysis.fp;
         b.count >= 1 && (!sum || !b.float || (fp.rounding && fp.signed_zero))
     })
@@ -95,10 +102,19 @@ struct Broadcast {
     float: bool,
 }
 
-fn broadcast(eg: &super::super::analysis::EGraph, m: &Subst, x: Var, s: Var, a: Var) -> Option<Broadcast> {
+fn broadcast(
+    eg: &super::super::analysis::EGraph,
+    m: &Subst,
+    x: Var,
+    s: Var,
+    a: Var,
+) -> Option<Broadcast> {
     let t = ty_of(eg, m[x])?;
     let (shape, axes) = (dims_of(eg, m[s])?, dims_of(eg, m[a])?);
-    if axes.iter().any(|&i| t.shape.get(i) != Some(&1) || i >= shape.len()) {
+    if axes
+        .iter()
+        .any(|&i| t.shape.get(i) != Some(&1) || i >= shape.len())
+    {
         return None;
     }
     let count = axes.iter().map(|&i| shape[i]).product();
@@ -106,11 +122,21 @@ fn broadcast(eg: &super::super::analysis::EGraph, m: &Subst, x: Var, s: Var, a: 
     for &i in &axes {
         out[i] = 1;
     }
-    Some(Broadcast { count, out, x_shape: t.shape.clone(), float: t.dtype.is_float() })
+    Some(Broadcast {
+        count,
+        out,
+        x_shape: t.shape.clone(),
+        float: t.dtype.is_float(),
+    })
 }
 
 /// `x` broadcast to the reduce's output shape (no expand when x already has it).
-fn expand_to(eg: &mut super::super::analysis::EGraph, x: Id, x_shape: &[usize], out: Vec<usize>) -> Id {
+fn expand_to(
+    eg: &mut super::super::analysis::EGraph,
+    x: Id,
+    x_shape: &[usize],
+    out: Vec<usize>,
+) -> Id {
     if x_shape == out.as_slice() {
         return x;
     }
@@ -125,7 +151,9 @@ fn sum_expand() -> Builder {
         let b = broadcast(eg, m, x, s, a)?;
         let dtype = ty_of(eg, m[x])?.dtype;
         let n = constant(eg, &b.x_shape, Scalar::from_i64(b.count as i64, dtype));
-        let mul = eg.add(TensorLang::BOp(crate::simplify::lang::BOp(smelt_codegen::BinaryOp::Mul)));
+        let mul = eg.add(TensorLang::BOp(crate::simplify::lang::BOp(
+            smelt_codegen::BinaryOp::Mul,
+        )));
         let prod = eg.add(TensorLang::Binary([mul, m[x], n]));
         Some(expand_to(eg, prod, &b.x_shape, b.out))
     })
