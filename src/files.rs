@@ -95,10 +95,11 @@ pub fn load_safetensors(path: impl AsRef<Path>) -> Result<Vec<(String, Tensor)>>
     Ok(load_safetensors_with_metadata(path)?.0)
 }
 
+/// Named tensors and string metadata, as a safetensors file holds them.
+type TensorsWithMetadata = (Vec<(String, Tensor)>, BTreeMap<String, String>);
+
 /// Reads a safetensors file with its metadata.
-pub fn load_safetensors_with_metadata(
-    path: impl AsRef<Path>,
-) -> Result<(Vec<(String, Tensor)>, BTreeMap<String, String>)> {
+pub fn load_safetensors_with_metadata(path: impl AsRef<Path>) -> Result<TensorsWithMetadata> {
     let (tensors, meta) = io::safetensors::load_safetensors(path.as_ref())?;
     let tensors = tensors
         .into_iter()

@@ -58,7 +58,7 @@ fn factor(r: &mut Rng, n: usize) -> Vec<usize> {
     if n == 0 {
         return vec![0, r.pick(&[1, 3])];
     }
-    let divs: Vec<usize> = (1..=n).filter(|d| n % d == 0).collect();
+    let divs: Vec<usize> = (1..=n).filter(|d| n.is_multiple_of(*d)).collect();
     let d = r.pick(&divs);
     vec![d, n / d]
 }

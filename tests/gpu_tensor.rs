@@ -32,7 +32,8 @@ fn programs_match_the_cpu() {
     let Some(g) = gpu() else { return };
     let x = Tensor::arange(-3.0, 3.0, 0.25, DType::F32).reshape([4, 6]);
     let w = Tensor::linspace(-1.0, 1.0, 18, DType::F32).reshape([6, 3]);
-    let programs: Vec<Box<dyn Fn(&Tensor, &Tensor) -> Tensor>> = vec![
+    type Program = Box<dyn Fn(&Tensor, &Tensor) -> Tensor>;
+    let programs: Vec<Program> = vec![
         Box::new(|x, _| (x.exp() * 2.0 + 1.0).sqrt()),
         Box::new(|x, _| x.gelu() - x.gelu_tanh()),
         Box::new(|x, _| x.softmax(-1)),

@@ -50,13 +50,13 @@ pub fn schedule(g: &Graph, forced: &[(NodeId, Reason)]) -> Schedule {
                     mat.insert(id, Reason::Contraction);
                     contractions.insert(id, c);
                 }
-                Some(Found::NeedsBuffer(b)) => {
-                    if !mat.contains_key(&b) && !matches!(g.node(b).op, Op::Input(_)) {
-                        mat.insert(b, Reason::ContractionOperand);
-                        changed = true;
-                    }
+                Some(Found::NeedsBuffer(b))
+                    if !mat.contains_key(&b) && !matches!(g.node(b).op, Op::Input(_)) =>
+                {
+                    mat.insert(b, Reason::ContractionOperand);
+                    changed = true;
                 }
-                None => {}
+                Some(Found::NeedsBuffer(_)) | None => {}
             }
         }
         if changed {
@@ -281,9 +281,19 @@ fn kernel_name(g: &Graph, id: NodeId, bufs: &BTreeMap<NodeId, BufIdx>) -> String
             reduces = true;
             break;
         }
-        stack.extend(g.node(i).srcs.iter().copied().filter(|s| !bufs.contains_key(s)));
+        stack.extend(
+            g.node(i)
+                .srcs
+                .iter()
+                .copied()
+                .filter(|s| !bufs.contains_key(s)),
+        );
     }
     let dims: Vec<String> = n.ty.shape.iter().map(|d| d.to_string()).collect();
-    let dims = if dims.is_empty() { "scalar".to_string() } else { dims.join("x") };
+    let dims = if dims.is_empty() {
+        "scalar".to_string()
+    } else {
+        dims.join("x")
+    };
     format!("{}_{}_n{}", if reduces { "R" } else { "E" }, dims, id.0)
 }

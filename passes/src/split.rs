@@ -84,7 +84,7 @@ fn split_one(
     // Parts: the divisor of count nearest below PARTS (at least PARTS/4), else pad to a multiple.
     let parts = (PARTS / 4..=PARTS)
         .rev()
-        .find(|p| count % p == 0)
+        .find(|p| count.is_multiple_of(*p))
         .unwrap_or(PARTS);
     let len = count.div_ceil(parts);
     if parts * len != count {

@@ -50,8 +50,11 @@ fn check_dtype(index: usize, ctx: &GpuContext, dtype: DType) -> Result<()> {
     Ok(())
 }
 
-fn plan_cache() -> &'static Mutex<HashMap<(u64, usize), Arc<GpuPlan>>> {
-    static CACHE: OnceLock<Mutex<HashMap<(u64, usize), Arc<GpuPlan>>>> = OnceLock::new();
+/// Compiled GPU plans by the work graph's structure key and the adapter index.
+type PlanCache = Mutex<HashMap<(u64, usize), Arc<GpuPlan>>>;
+
+fn plan_cache() -> &'static PlanCache {
+    static CACHE: OnceLock<PlanCache> = OnceLock::new();
     CACHE.get_or_init(Default::default)
 }
 

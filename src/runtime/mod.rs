@@ -105,12 +105,12 @@ pub fn with_backend<R>(backend: Backend, f: impl FnOnce() -> R) -> R {
     f()
 }
 
+/// Compiled CPU plans by the work graph's structure key and the backend.
+type PlanCache = std::sync::Mutex<std::collections::HashMap<(u64, Backend), Arc<cpu::Plan>>>;
+
 /// Compiled plans by the work graph's structure and the backend.
-fn plan_cache()
--> &'static std::sync::Mutex<std::collections::HashMap<(u64, Backend), Arc<cpu::Plan>>> {
-    static CACHE: std::sync::OnceLock<
-        std::sync::Mutex<std::collections::HashMap<(u64, Backend), Arc<cpu::Plan>>>,
-    > = std::sync::OnceLock::new();
+fn plan_cache() -> &'static PlanCache {
+    static CACHE: std::sync::OnceLock<PlanCache> = std::sync::OnceLock::new();
     CACHE.get_or_init(Default::default)
 }
 

@@ -104,11 +104,13 @@ impl Storage {
     }
 
     /// The base address, for kernels that read the buffer.
+    #[allow(clippy::unnecessary_cast)] // a no-op for the u8 variant only
     pub(crate) fn as_ptr(&self) -> *const u8 {
         each!(self, v => v.as_ptr() as *const u8)
     }
 
     /// The base address, for the kernel that writes the buffer.
+    #[allow(clippy::unnecessary_cast)] // a no-op for the u8 variant only
     pub(crate) fn as_mut_ptr(&mut self) -> *mut u8 {
         each!(self, v => v.as_mut_ptr() as *mut u8)
     }
