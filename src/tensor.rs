@@ -22,7 +22,9 @@ static LIVE_NODES: AtomicUsize = AtomicUsize::new(0);
 /// Nodes held by the small per-thread caches of recent constants are not counted: they are bounded and
 /// hold no buffers.
 pub fn live_tensors() -> usize {
-    LIVE_NODES.load(Ordering::Relaxed).saturating_sub(CACHED_NODES.load(Ordering::Relaxed))
+    LIVE_NODES
+        .load(Ordering::Relaxed)
+        .saturating_sub(CACHED_NODES.load(Ordering::Relaxed))
 }
 
 /// Nodes currently held by the per-thread constant caches (see `Tensor::full_const`).
@@ -221,7 +223,11 @@ impl Tensor {
 
     pub fn try_size(&self, dim: isize) -> Result<usize> {
         let d = self.norm_dim("size", dim)?;
-        self.dims().get(d).copied().ok_or(Error::Dim { op: "size", dim, ndim: 0 })
+        self.dims().get(d).copied().ok_or(Error::Dim {
+            op: "size",
+            dim,
+            ndim: 0,
+        })
     }
 
     /// Whether the tensor already has a buffer.

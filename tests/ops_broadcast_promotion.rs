@@ -55,11 +55,21 @@ fn add_mul_max_min_where_cat_follow_promote_types() {
             let (x, y) = (ones(a), ones(b));
             let ctx = |op: &str| format!("{op}({a}, {b})");
             // bool + bool is logical or: true.
-            check(x.try_add(&y), want, if want == Bool { 1.0 } else { 2.0 }, &ctx("add"));
+            check(
+                x.try_add(&y),
+                want,
+                if want == Bool { 1.0 } else { 2.0 },
+                &ctx("add"),
+            );
             check(x.try_mul(&y), want, 1.0, &ctx("mul"));
             check(x.try_maximum(&y), want, 1.0, &ctx("maximum"));
             check(x.try_minimum(&y), want, 1.0, &ctx("minimum"));
-            check(Tensor::try_where_cond(&ones(Bool), &x, &y), want, 1.0, &ctx("where"));
+            check(
+                Tensor::try_where_cond(&ones(Bool), &x, &y),
+                want,
+                1.0,
+                &ctx("where"),
+            );
             let c = Tensor::try_cat(&[&x, &y], 0).unwrap();
             assert_eq!(c.dtype(), want, "{}", ctx("cat"));
             assert_eq!(values_f64(&c), vec![1.0; 4], "{}", ctx("cat"));
@@ -95,7 +105,12 @@ fn true_division_gives_float() {
     for (i, &a) in ALL.iter().enumerate() {
         for (j, &b) in ALL.iter().enumerate() {
             let (x, y) = (ones(a), ones(b));
-            check(x.try_div(&y), TRUE_DIV[i][j], 1.0, &format!("div({a}, {b})"));
+            check(
+                x.try_div(&y),
+                TRUE_DIV[i][j],
+                1.0,
+                &format!("div({a}, {b})"),
+            );
             assert_eq!((&x / &y).dtype(), TRUE_DIV[i][j]);
         }
     }
@@ -128,7 +143,14 @@ fn comparisons_give_bool_for_every_pair() {
 #[test]
 fn weak_f64_scalars() {
     // (tensor dtype, dtype of `t op 2.0` for + - * / and powf)
-    let table = [(Bool, F32), (U8, F32), (I32, F32), (I64, F32), (F32, F32), (F64, F64)];
+    let table = [
+        (Bool, F32),
+        (U8, F32),
+        (I32, F32),
+        (I64, F32),
+        (F32, F32),
+        (F64, F64),
+    ];
     for (d, want) in table {
         let t = ones(d);
         assert_eq!((&t + 2.0).dtype(), want, "{d} + 2.0");
@@ -149,7 +171,12 @@ fn weak_f64_scalars() {
     let r = Tensor::new([1f32]) + 0.1;
     assert_eq!(r.to_vec::<f32>().unwrap(), vec![1f32 + 0.1f32]);
     // An integer tensor compares against a fractional scalar exactly (no truncation of 2.5).
-    assert_values(&Tensor::new([2i32, 3]).lt_scalar(2.5), Bool, &[2], &[1., 0.]);
+    assert_values(
+        &Tensor::new([2i32, 3]).lt_scalar(2.5),
+        Bool,
+        &[2],
+        &[1., 0.],
+    );
 }
 
 #[test]
@@ -174,11 +201,26 @@ fn zero_dim_tensors_participate_only_with_a_higher_category() {
         let (t, s) = (ones(dim), Tensor::ones((), zero));
         let ctx = format!("{dim}[2] with {zero}[]");
         assert_eq!(t.result_type(&s), want, "{ctx}");
-        check(t.try_add(&s), want, if want == Bool { 1.0 } else { 2.0 }, &format!("add {ctx}"));
-        check(s.try_mul(&t), want, 1.0, &format!("mul {ctx} (0-d on the left)"));
+        check(
+            t.try_add(&s),
+            want,
+            if want == Bool { 1.0 } else { 2.0 },
+            &format!("add {ctx}"),
+        );
+        check(
+            s.try_mul(&t),
+            want,
+            1.0,
+            &format!("mul {ctx} (0-d on the left)"),
+        );
     }
     // Two 0-d tensors promote normally.
-    for (a, b, want) in [(I32, F64, F64), (U8, I32, I32), (Bool, U8, U8), (F32, F64, F64)] {
+    for (a, b, want) in [
+        (I32, F64, F64),
+        (U8, I32, I32),
+        (Bool, U8, U8),
+        (F32, F64, F64),
+    ] {
         let r = Tensor::ones((), a).add(&Tensor::ones((), b));
         assert_eq!((r.dtype(), r.ndim()), (want, 0), "{a}[] + {b}[]");
     }
@@ -186,7 +228,10 @@ fn zero_dim_tensors_participate_only_with_a_higher_category() {
     assert_eq!(ones(I32).div(&Tensor::ones((), I64)).dtype(), F32);
     assert_eq!(ones(I32).div(&Tensor::ones((), F64)).dtype(), F64);
     // A 1-element 1-D tensor is dimensioned: f32[1] + f64[1] is f64.
-    assert_eq!(Tensor::ones([1], F32).add(&Tensor::ones([1], F64)).dtype(), F64);
+    assert_eq!(
+        Tensor::ones([1], F32).add(&Tensor::ones([1], F64)).dtype(),
+        F64
+    );
     // The u8 result of u8[2] + i32[] wraps like u8 arithmetic: 250 + 10 = 4.
     let r = Tensor::new([250u8, 1]) + Tensor::scalar(10i32);
     assert_values(&r, U8, &[2], &[4., 11.]);
@@ -253,7 +298,10 @@ fn reduction_result_dtypes() {
             assert_eq!(t.var_dim(&[1], false).dtype(), d);
         } else {
             // torch.mean of an integer tensor raises; smelt too.
-            assert!(matches!(t.try_mean(), Err(Error::DType { op: "mean", .. })), "mean({d})");
+            assert!(
+                matches!(t.try_mean(), Err(Error::DType { op: "mean", .. })),
+                "mean({d})"
+            );
             assert!(t.try_var_dim(&[1], false).is_err(), "var({d})");
             assert!(t.try_std_dim(&[1], false).is_err(), "std({d})");
         }
@@ -276,16 +324,28 @@ fn broadcast_shapes() {
     ];
     for (a, b, want) in ok {
         let (x, y) = (Tensor::ones(a.clone(), F32), Tensor::ones(b.clone(), F32));
-        for r in [x.try_add(&y).unwrap(), y.try_mul(&x).unwrap(), x.try_lt(&y).unwrap()] {
+        for r in [
+            x.try_add(&y).unwrap(),
+            y.try_mul(&x).unwrap(),
+            x.try_lt(&y).unwrap(),
+        ] {
             assert_eq!(r.dims(), want.as_slice(), "{a:?} with {b:?}");
             assert_eq!(values_f64(&r).len(), want.iter().product::<usize>());
         }
     }
-    let bad = [(vec![0], vec![2]), (vec![2, 3], vec![3, 2]), (vec![3], vec![4]), (vec![2, 2, 3], vec![4, 3])];
+    let bad = [
+        (vec![0], vec![2]),
+        (vec![2, 3], vec![3, 2]),
+        (vec![3], vec![4]),
+        (vec![2, 2, 3], vec![4, 3]),
+    ];
     for (a, b) in bad {
         let (x, y) = (Tensor::ones(a.clone(), F32), Tensor::ones(b.clone(), F32));
         let e = x.try_add(&y).unwrap_err();
-        assert_eq!(e.to_string(), format!("add: shapes {a:?} and {b:?} cannot broadcast"));
+        assert_eq!(
+            e.to_string(),
+            format!("add: shapes {a:?} and {b:?} cannot broadcast")
+        );
         assert!(x.try_eq(&y).is_err() && x.try_maximum(&y).is_err() && x.try_div(&y).is_err());
     }
     // Values: [2,1] + [1,3] is the outer sum.
@@ -293,7 +353,11 @@ fn broadcast_shapes() {
     assert_values(&r, F32, &[2, 3], &[11., 12., 13., 21., 22., 23.]);
     // where broadcasts all three operands.
     let c = Tensor::new([true, false]).reshape([2, 1, 1]);
-    let w = Tensor::where_cond(&c, &Tensor::new([[1i32], [2], [3]]), &Tensor::new([0i32, -1, -2, -3]));
+    let w = Tensor::where_cond(
+        &c,
+        &Tensor::new([[1i32], [2], [3]]),
+        &Tensor::new([0i32, -1, -2, -3]),
+    );
     assert_eq!(w.dims(), &[2, 3, 4]);
     let v = values_f64(&w);
     assert_eq!(&v[..4], &[1., 1., 1., 1.]);

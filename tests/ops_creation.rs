@@ -67,20 +67,31 @@ fn new_scalar_and_empty() {
     assert_values(&Tensor::scalar(7i64), DType::I64, &[], &[7.]);
     assert_values(&Tensor::new(Vec::<f32>::new()), DType::F32, &[0], &[]);
     // torch.tensor([[], []]) has shape [2, 0].
-    assert_values(&Tensor::new(vec![Vec::<f32>::new(), vec![]]), DType::F32, &[2, 0], &[]);
+    assert_values(
+        &Tensor::new(vec![Vec::<f32>::new(), vec![]]),
+        DType::F32,
+        &[2, 0],
+        &[],
+    );
 }
 
 #[test]
 fn new_ragged_is_an_error() {
     let e = Tensor::try_new(vec![vec![1f32, 2.], vec![3.]]).unwrap_err();
     assert!(matches!(e, Error::Shape { op: "new", .. }), "{e:?}");
-    assert_eq!(e.to_string(), "new: ragged nested data: 1 elements at depth 1, expected 2");
+    assert_eq!(
+        e.to_string(),
+        "new: ragged nested data: 1 elements at depth 1, expected 2"
+    );
     let e = Tensor::try_new(vec![vec![], vec![1i32]]).unwrap_err();
     assert!(matches!(e, Error::Shape { op: "new", .. }), "{e:?}");
     let e = Tensor::try_new(vec![vec![vec![1u8, 2]], vec![vec![3]]]).unwrap_err();
     assert!(e.to_string().starts_with("new: ragged nested data"), "{e}");
     let msg = panics(|| Tensor::new(vec![vec![1f32], vec![2., 3.]]));
-    assert_eq!(msg, "new: ragged nested data: 2 elements at depth 1, expected 1");
+    assert_eq!(
+        msg,
+        "new: ragged nested data: 2 elements at depth 1, expected 1"
+    );
 }
 
 #[test]
@@ -95,7 +106,10 @@ fn from_vec_and_from_slice() {
     let t = Tensor::from_vec(Vec::<f32>::new(), [0, 5]);
     assert_values(&t, DType::F32, &[0, 5], &[]);
     let e = Tensor::try_from_vec(vec![1f32, 2., 3.], [2, 2]).unwrap_err();
-    assert_eq!(e.to_string(), "from_vec: 3 elements cannot have shape [2, 2] (4 elements)");
+    assert_eq!(
+        e.to_string(),
+        "from_vec: 3 elements cannot have shape [2, 2] (4 elements)"
+    );
     assert!(Tensor::try_from_slice(&[1i64; 5], [2, 3]).is_err());
 }
 
@@ -104,14 +118,23 @@ fn creation_argument_errors() {
     let e = Tensor::try_arange(0.0, 1.0, 0.0, DType::F32).unwrap_err();
     assert_eq!(e.to_string(), "arange: step must be nonzero");
     let e = Tensor::try_arange(0.0, 5.0, -1.0, DType::F32).unwrap_err();
-    assert_eq!(e.to_string(), "arange: the range and the step have opposite signs");
+    assert_eq!(
+        e.to_string(),
+        "arange: the range and the step have opposite signs"
+    );
     assert!(Tensor::try_arange(0.0, f64::INFINITY, 1.0, DType::F32).is_err());
     assert!(Tensor::try_arange(0.0, f64::NAN, 1.0, DType::F32).is_err());
-    assert!(matches!(Tensor::try_arange(0.0, 2.0, 1.0, DType::Bool), Err(Error::DType { .. })));
+    assert!(matches!(
+        Tensor::try_arange(0.0, 2.0, 1.0, DType::Bool),
+        Err(Error::DType { .. })
+    ));
     let msg = panics(|| Tensor::arange(0.0, 1.0, 0.0, DType::F32));
     assert_eq!(msg, "arange: step must be nonzero");
     let e = Tensor::try_rand_on([2], DType::I32, Device::Cpu).unwrap_err();
-    assert_eq!(e.to_string(), "rand: random numbers need a float dtype, got i32");
+    assert_eq!(
+        e.to_string(),
+        "rand: random numbers need a float dtype, got i32"
+    );
     assert!(Tensor::try_randn_on([2], DType::Bool, Device::Cpu).is_err());
 }
 
@@ -137,15 +160,53 @@ fn creation_attributes() {
 #[test]
 fn on_device_forms_on_the_cpu() {
     let cpu = Device::Cpu;
-    assert_values(&Tensor::zeros_on([2], DType::F64, cpu), DType::F64, &[2], &[0., 0.]);
-    assert_values(&Tensor::ones_on([1, 2], DType::I32, cpu), DType::I32, &[1, 2], &[1., 1.]);
-    assert_values(&Tensor::full_on((), -2.5, DType::F32, cpu), DType::F32, &[], &[-2.5]);
-    assert_values(&Tensor::eye_on(2, DType::U8, cpu), DType::U8, &[2, 2], &[1., 0., 0., 1.]);
-    assert_values(&Tensor::arange_on(0.0, 3.0, 1.0, DType::I64, cpu), DType::I64, &[3], &[0., 1., 2.]);
-    assert_values(&Tensor::linspace_on(0.0, 1.0, 3, DType::F64, cpu), DType::F64, &[3], &[0., 0.5, 1.]);
-    assert_values(&Tensor::full_like(&Tensor::zeros([2], DType::I64), 7.0), DType::I64, &[2], &[7., 7.]);
+    assert_values(
+        &Tensor::zeros_on([2], DType::F64, cpu),
+        DType::F64,
+        &[2],
+        &[0., 0.],
+    );
+    assert_values(
+        &Tensor::ones_on([1, 2], DType::I32, cpu),
+        DType::I32,
+        &[1, 2],
+        &[1., 1.],
+    );
+    assert_values(
+        &Tensor::full_on((), -2.5, DType::F32, cpu),
+        DType::F32,
+        &[],
+        &[-2.5],
+    );
+    assert_values(
+        &Tensor::eye_on(2, DType::U8, cpu),
+        DType::U8,
+        &[2, 2],
+        &[1., 0., 0., 1.],
+    );
+    assert_values(
+        &Tensor::arange_on(0.0, 3.0, 1.0, DType::I64, cpu),
+        DType::I64,
+        &[3],
+        &[0., 1., 2.],
+    );
+    assert_values(
+        &Tensor::linspace_on(0.0, 1.0, 3, DType::F64, cpu),
+        DType::F64,
+        &[3],
+        &[0., 0.5, 1.],
+    );
+    assert_values(
+        &Tensor::full_like(&Tensor::zeros([2], DType::I64), 7.0),
+        DType::I64,
+        &[2],
+        &[7., 7.],
+    );
     let r = Tensor::rand_on([3], DType::F32, cpu);
     assert_eq!((r.device(), r.dims()), (cpu, &[3usize][..]));
     let t = Tensor::new([1f32]);
-    assert!(t.to(cpu).same(&t), "to() the tensor's own device is the same handle");
+    assert!(
+        t.to(cpu).same(&t),
+        "to() the tensor's own device is the same handle"
+    );
 }

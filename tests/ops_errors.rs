@@ -77,7 +77,14 @@ fn reduction_errors() {
         a.try_log_softmax(-3), a.log_softmax(-3) => "log_softmax: dim -3 is out of range for a tensor of 2 dims (expected -2..2)";
         a.try_logsumexp(2), a.logsumexp(2) => "logsumexp: dim 2 is out of range for a tensor of 2 dims (expected -2..2)";
     }
-    assert!(matches!(a.try_sum_dim(&[2], false), Err(Error::Dim { op: "sum", dim: 2, ndim: 2 })));
+    assert!(matches!(
+        a.try_sum_dim(&[2], false),
+        Err(Error::Dim {
+            op: "sum",
+            dim: 2,
+            ndim: 2
+        })
+    ));
 }
 
 #[test]
@@ -95,7 +102,10 @@ fn linalg_errors() {
         z(&[3]).try_mm(&z(&[3, 2])), z(&[3]).mm(&z(&[3, 2])) => "mm: expects two 2-D tensors, got [3] and [3, 2]";
         a.try_mm(&b), a.mm(&b) => "matmul: shapes [2, 3] and [4, 5] cannot be multiplied";
     }
-    assert_eq!(panics(|| a.outer(&z(&[2]))), "outer: expects two 1-D tensors, got [2, 3] and [2]");
+    assert_eq!(
+        panics(|| a.outer(&z(&[2]))),
+        "outer: expects two 1-D tensors, got [2, 3] and [2]"
+    );
 }
 
 #[test]
@@ -154,12 +164,19 @@ fn indexing_errors() {
         let t = Tensor::new([[1f32, 2.], [3., 4.]]).index_select(0, &Tensor::new([0i64, bad]));
         let e = t.realize().unwrap_err();
         assert!(matches!(e, Error::IndexOutOfRange { size: 2, .. }), "{e:?}");
-        assert!(e.to_string().ends_with("index out of range for a dimension of size 2"), "{e}");
+        assert!(
+            e.to_string()
+                .ends_with("index out of range for a dimension of size 2"),
+            "{e}"
+        );
         assert!(!t.is_realized());
         assert!(t.to_vec::<f32>().is_err(), "still an error the second time");
     }
     let g = Tensor::new([1i32, 2, 3]).gather(0, &Tensor::new([3i64]));
-    assert!(matches!(g.to_vec::<i32>(), Err(Error::IndexOutOfRange { size: 3, .. })));
+    assert!(matches!(
+        g.to_vec::<i32>(),
+        Err(Error::IndexOutOfRange { size: 3, .. })
+    ));
 }
 
 #[test]
@@ -172,29 +189,70 @@ fn creation_errors() {
         Tensor::try_rand_on([2], I32, Device::Cpu), Tensor::rand([2], I32) => "rand: random numbers need a float dtype, got i32";
         Tensor::try_randn_on([2], I64, Device::Cpu), Tensor::randn([2], I64) => "randn: random numbers need a float dtype, got i64";
     }
-    assert!(matches!(Tensor::try_from_vec(vec![1f32], [2]), Err(Error::DataLength { len: 1, numel: 2, .. })));
-    assert!(matches!(Tensor::try_arange(0.0, 1.0, 0.0, F32), Err(Error::Argument { op: "arange", .. })));
+    assert!(matches!(
+        Tensor::try_from_vec(vec![1f32], [2]),
+        Err(Error::DataLength {
+            len: 1,
+            numel: 2,
+            ..
+        })
+    ));
+    assert!(matches!(
+        Tensor::try_arange(0.0, 1.0, 0.0, F32),
+        Err(Error::Argument { op: "arange", .. })
+    ));
 }
 
 #[test]
 fn data_access_errors() {
     let t = Tensor::new([1f32, 2.]);
-    let e = fails(t.to_vec::<f64>(), "to_vec: the tensor holds f32 elements, not f64");
-    assert!(matches!(e, Error::ElementType { op: "to_vec", actual: F32, requested: smelt::DType::F64 }));
-    fails(t.to_vec::<i32>(), "to_vec: the tensor holds f32 elements, not i32");
-    fails(Tensor::new([true]).to_vec::<u8>(), "to_vec: the tensor holds bool elements, not u8");
-    fails(t.as_slice::<i64>(), "as_slice: the tensor holds f32 elements, not i64");
+    let e = fails(
+        t.to_vec::<f64>(),
+        "to_vec: the tensor holds f32 elements, not f64",
+    );
+    assert!(matches!(
+        e,
+        Error::ElementType {
+            op: "to_vec",
+            actual: F32,
+            requested: smelt::DType::F64
+        }
+    ));
+    fails(
+        t.to_vec::<i32>(),
+        "to_vec: the tensor holds f32 elements, not i32",
+    );
+    fails(
+        Tensor::new([true]).to_vec::<u8>(),
+        "to_vec: the tensor holds bool elements, not u8",
+    );
+    fails(
+        t.as_slice::<i64>(),
+        "as_slice: the tensor holds f32 elements, not i64",
+    );
     assert!(t.to_ndarray::<bool>().is_err());
-    fails(t.item::<f32>(), "item: a tensor of shape [2] has 2 elements, not 1");
-    fails(z(&[0]).item::<f32>(), "item: a tensor of shape [0] has 0 elements, not 1");
-    fails(Tensor::scalar(1i64).item::<i32>(), "item: the tensor holds i64 elements, not i32");
+    fails(
+        t.item::<f32>(),
+        "item: a tensor of shape [2] has 2 elements, not 1",
+    );
+    fails(
+        z(&[0]).item::<f32>(),
+        "item: a tensor of shape [0] has 0 elements, not 1",
+    );
+    fails(
+        Tensor::scalar(1i64).item::<i32>(),
+        "item: the tensor holds i64 elements, not i32",
+    );
     assert_eq!(Tensor::new([[7u8]]).item::<u8>().unwrap(), 7);
     // The wrong type never realizes anything.
     let lazy = &t + 1.0;
     assert!(lazy.to_vec::<f64>().is_err());
     assert!(!lazy.is_realized());
     assert!(t.try_size(1).is_err());
-    assert_eq!(panics(|| t.size(-2)), "size: dim -2 is out of range for a tensor of 1 dims (expected -1..1)");
+    assert_eq!(
+        panics(|| t.size(-2)),
+        "size: dim -2 is out of range for a tensor of 1 dims (expected -1..1)"
+    );
 }
 
 #[test]
@@ -205,11 +263,20 @@ fn missing_gpu_is_an_error_not_a_panic() {
     let g = Tensor::zeros_on([2], F32, Device::Gpu(0));
     assert!(matches!(g.to_vec::<f32>(), Err(Error::Device(_))));
     assert!(matches!(g.realize(), Err(Error::Device(_))));
-    assert!(matches!(Tensor::new([1f32]).to(Device::Gpu(3)).to_vec::<f32>(), Err(Error::Device(_))));
+    assert!(matches!(
+        Tensor::new([1f32]).to(Device::Gpu(3)).to_vec::<f32>(),
+        Err(Error::Device(_))
+    ));
     // Mixing devices in one op is an error naming the op and both devices.
     let c = Tensor::zeros([2], F32);
-    fails(c.try_add(&g), "add: expected all tensors on one device, found cpu and gpu:0");
-    fails(c.try_matmul(&g), "matmul: expected all tensors on one device, found cpu and gpu:0");
+    fails(
+        c.try_add(&g),
+        "add: expected all tensors on one device, found cpu and gpu:0",
+    );
+    fails(
+        c.try_matmul(&g),
+        "matmul: expected all tensors on one device, found cpu and gpu:0",
+    );
     assert!(Tensor::try_cat(&[&c, &g], 0).is_err());
     assert!(Tensor::try_where_cond(&Tensor::ones([2], Bool), &c, &g).is_err());
 }
@@ -240,7 +307,9 @@ fn panic_location<R>(f: impl FnOnce() -> R) -> (String, u32) {
     let r = std::panic::catch_unwind(std::panic::AssertUnwindSafe(f));
     EXPECTING.with(|e| e.set(false));
     assert!(r.is_err(), "expected a panic");
-    LOCATION.with(|c| c.borrow_mut().take()).expect("the hook saw the panic")
+    LOCATION
+        .with(|c| c.borrow_mut().take())
+        .expect("the hook saw the panic")
 }
 
 /// `(line of the call, where its panic says it happened)`; `line!()` in a macro gives the line of the
@@ -295,6 +364,10 @@ fn panics_report_the_callers_line() {
         at!(z(&[0]).max()),
     ];
     for (line, (file, got)) in cases {
-        assert_eq!((file.as_str(), got), (file!(), line), "the panic on line {line} reports {file}:{got}");
+        assert_eq!(
+            (file.as_str(), got),
+            (file!(), line),
+            "the panic on line {line} reports {file}:{got}"
+        );
     }
 }

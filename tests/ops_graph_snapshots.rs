@@ -48,14 +48,23 @@ fn promote_and_broadcast() {
 fn shared_work_two_outputs() {
     let x = named(vec![0.5, -1.0, 2.0], &[3], "x");
     let shared = (&x * 3.0).exp();
-    check("shared_work_two_outputs", &[&shared.sum(), &(&shared + 1.0)]);
+    check(
+        "shared_work_two_outputs",
+        &[&shared.sum(), &(&shared + 1.0)],
+    );
 }
 
 /// Views only: permute, reshape, slice (start/step per axis), pad (crop becomes a slice first), expand.
 #[test]
 fn view_chain() {
     let x = named((0..24).map(|v| v as f32).collect(), &[2, 3, 4], "x");
-    let y = x.permute(&[2, 0, 1]).reshape([4, 6]).slice(1, 1, 6, 2).pad(&[-1, 1], 0.0).unsqueeze(0).expand([2, 4, 3]);
+    let y = x
+        .permute(&[2, 0, 1])
+        .reshape([4, 6])
+        .slice(1, 1, 6, 2)
+        .pad(&[-1, 1], 0.0)
+        .unsqueeze(0)
+        .expand([2, 4, 3]);
     check("view_chain", &[&y]);
 }
 
@@ -87,5 +96,8 @@ fn eye_arange_var() {
 #[test]
 fn integer_sum_is_i64() {
     let i = Tensor::from_vec(vec![1i32, 2, 3, 4], [2, 2]).named("i");
-    check("integer_sum_is_i64", &[&i.sum_dim(&[0], false), &i.to_dtype(I32).max()]);
+    check(
+        "integer_sum_is_i64",
+        &[&i.sum_dim(&[0], false), &i.to_dtype(I32).max()],
+    );
 }

@@ -31,14 +31,22 @@ fn view_chain_of_3000_ops() {
     let x = Tensor::arange(0.0, 6.0, 1.0, DType::F32).reshape([2, 3]);
     let mut t = x.clone();
     for i in 0..1_000 {
-        t = if i % 2 == 0 { t.t().t() * 1.0 } else { t.reshape([3, 2]).reshape([2, 3]) * 1.0 };
+        t = if i % 2 == 0 {
+            t.t().t() * 1.0
+        } else {
+            t.reshape([3, 2]).reshape([2, 3]) * 1.0
+        };
     }
     assert_eq!(t.to_vec::<f32>().unwrap(), vec![0., 1., 2., 3., 4., 5.]);
 }
 
 #[test]
 fn wide_sum_of_1000_tensors() {
-    let parts: Vec<Tensor> = (0..1_000).map(|i| Tensor::full([3], i as f64, DType::I64)).collect();
-    let total = parts.iter().fold(Tensor::zeros([3], DType::I64), |acc, p| acc + p);
+    let parts: Vec<Tensor> = (0..1_000)
+        .map(|i| Tensor::full([3], i as f64, DType::I64))
+        .collect();
+    let total = parts
+        .iter()
+        .fold(Tensor::zeros([3], DType::I64), |acc, p| acc + p);
     assert_eq!(total.to_vec::<i64>().unwrap(), vec![499_500; 3]);
 }

@@ -26,7 +26,11 @@ fn memory_stays_flat() {
             assert_eq!((live_tensors(), live_buffers()), (t0, b0), "step {i}");
         }
     }
-    assert_eq!((live_tensors(), live_buffers()), (t0, b0), "after 10,000 steps");
+    assert_eq!(
+        (live_tensors(), live_buffers()),
+        (t0, b0),
+        "after 10,000 steps"
+    );
 
     // 2. A 100,000-op chain dropped unrealized: freed iteratively, no stack overflow.
     {
@@ -36,7 +40,11 @@ fn memory_stays_flat() {
         }
         assert!(live_tensors() >= t0 + 100_000);
     }
-    assert_eq!((live_tensors(), live_buffers()), (t0, b0), "after dropping the 100,000-op chain");
+    assert_eq!(
+        (live_tensors(), live_buffers()),
+        (t0, b0),
+        "after dropping the 100,000-op chain"
+    );
 
     // 3. A chain realized, then dropped (deep chains are tests/ops_long_chains.rs's subject).
     {
@@ -46,7 +54,11 @@ fn memory_stays_flat() {
         }
         assert_eq!(t.to_vec::<f32>().unwrap(), vec![50.0; 4]);
     }
-    assert_eq!((live_tensors(), live_buffers()), (t0, b0), "after the realized chain");
+    assert_eq!(
+        (live_tensors(), live_buffers()),
+        (t0, b0),
+        "after the realized chain"
+    );
 
     // 4. A realized tensor lets go of its operands: only it and its buffer stay alive.
     let kept = {
@@ -64,5 +76,9 @@ fn memory_stays_flat() {
         let t = Tensor::new([1f32, 2.]).index_select(0, &Tensor::new([7i64]));
         assert!(t.realize().is_err());
     }
-    assert_eq!((live_tensors(), live_buffers()), (t0, b0), "after failed realizes");
+    assert_eq!(
+        (live_tensors(), live_buffers()),
+        (t0, b0),
+        "after failed realizes"
+    );
 }

@@ -43,7 +43,11 @@ fn later_graphs_read_the_realized_buffer() {
     assert!(!dump.contains("mul"), "{dump}");
     assert_values(&y, F32, &[3], &[11., 21., 31.]);
     assert_values(&h.sum(), F32, &[], &[60.]);
-    assert_eq!(h.as_slice::<f32>().unwrap().as_ptr(), p, "the buffer is reused, not replaced");
+    assert_eq!(
+        h.as_slice::<f32>().unwrap().as_ptr(),
+        p,
+        "the buffer is reused, not replaced"
+    );
     // Random numbers, once realized, are the same values in every later graph.
     let r = Tensor::rand([64], F32).realize().unwrap();
     let v = r.to_vec::<f32>().unwrap();
@@ -63,7 +67,11 @@ fn realize_all_runs_shared_work_once() {
     let b = &shared + 1.0;
     let dump = Tensor::debug_graph(&[&a, &b]).unwrap();
     assert_eq!(dump.matches(" = exp ").count(), 1, "{dump}");
-    assert_eq!(dump.lines().last().unwrap().matches('%').count(), 2, "two outputs: {dump}");
+    assert_eq!(
+        dump.lines().last().unwrap().matches('%').count(),
+        2,
+        "two outputs: {dump}"
+    );
     Tensor::realize_all(&[&a, &b]).unwrap();
     assert!(a.is_realized() && b.is_realized());
     assert!(!shared.is_realized(), "only the targets get buffers");
@@ -91,7 +99,11 @@ fn from_vec_takes_ownership_and_as_slice_borrows_without_copies() {
         let g = t.as_slice::<T>().unwrap();
         assert_eq!(g.as_ptr(), ptr, "{dtype}: from_vec copied");
         assert_eq!(&*g, want.as_slice());
-        assert_eq!(t.as_slice::<T>().unwrap().as_ptr(), ptr, "{dtype}: a second borrow");
+        assert_eq!(
+            t.as_slice::<T>().unwrap().as_ptr(),
+            ptr,
+            "{dtype}: a second borrow"
+        );
         // to_vec is a copy; the guard keeps the memory alive after the tensor is gone.
         let copy = t.to_vec::<T>().unwrap();
         assert_ne!(copy.as_ptr(), ptr);
@@ -101,7 +113,10 @@ fn from_vec_takes_ownership_and_as_slice_borrows_without_copies() {
     check((0..1000).map(|i| i as f32).collect(), F32);
     check((0..100).map(|i| i as f64 * 0.5).collect(), F64);
     check((0..100).map(|i| i - 50).collect::<Vec<i32>>(), I32);
-    check((0..100).map(|i| i * 1_000_000_007).collect::<Vec<i64>>(), I64);
+    check(
+        (0..100).map(|i| i * 1_000_000_007).collect::<Vec<i64>>(),
+        I64,
+    );
     check((0..=255).collect::<Vec<u8>>(), U8);
     check(vec![true, false, true], Bool);
     // from_slice copies.
@@ -132,7 +147,10 @@ fn threads_sharing_tensors_agree_with_one_thread() {
     let base = Tensor::from_vec((0..64).map(|i| (i as f32 - 32.0) / 8.0).collect(), [8, 8]);
     let shared = (&base * 0.5).tanh(); // lazy, shared by every thread
     let work = |i: usize| -> Vec<f32> {
-        let t = (&shared * (i as f64 + 1.0) + &base).softmax(-1).matmul(&base.t()).sum_dim(&[0], false);
+        let t = (&shared * (i as f64 + 1.0) + &base)
+            .softmax(-1)
+            .matmul(&base.t())
+            .sum_dim(&[0], false);
         t.to_vec::<f32>().unwrap()
     };
     // The same programs on one thread, built from fresh copies so nothing is shared with the threads.
@@ -140,7 +158,10 @@ fn threads_sharing_tensors_agree_with_one_thread() {
     let common = (&shared + 1.0).sum_dim(&[1], false);
     let common_serial = {
         let b = Tensor::from_vec(base.to_vec::<f32>().unwrap(), [8, 8]);
-        ((&b * 0.5).tanh() + 1.0).sum_dim(&[1], false).to_vec::<f32>().unwrap()
+        ((&b * 0.5).tanh() + 1.0)
+            .sum_dim(&[1], false)
+            .to_vec::<f32>()
+            .unwrap()
     };
     for _round in 0..3 {
         let results: Vec<(Vec<f32>, Vec<f32>)> = std::thread::scope(|s| {

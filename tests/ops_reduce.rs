@@ -100,5 +100,7 @@ fn check_catches_a_wrong_op() {
 #[test]
 #[should_panic(expected = "shape")]
 fn check_catches_a_wrong_keepdim() {
-    common::check("reduce", "sum_dim_neg1_keep", |x| x[0].sum_dim(&[-1], false));
+    common::check("reduce", "sum_dim_neg1_keep", |x| {
+        x[0].sum_dim(&[-1], false)
+    });
 }

@@ -281,9 +281,19 @@ fn kernel_name(g: &Graph, id: NodeId, bufs: &BTreeMap<NodeId, BufIdx>) -> String
             reduces = true;
             break;
         }
-        stack.extend(g.node(i).srcs.iter().copied().filter(|s| !bufs.contains_key(s)));
+        stack.extend(
+            g.node(i)
+                .srcs
+                .iter()
+                .copied()
+                .filter(|s| !bufs.contains_key(s)),
+        );
     }
     let dims: Vec<String> = n.ty.shape.iter().map(|d| d.to_string()).collect();
-    let dims = if dims.is_empty() { "scalar".to_string() } else { dims.join("x") };
+    let dims = if dims.is_empty() {
+        "scalar".to_string()
+    } else {
+        dims.join("x")
+    };
     format!("{}_{}_n{}", if reduces { "R" } else { "E" }, dims, id.0)
 }

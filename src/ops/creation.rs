@@ -345,11 +345,19 @@ impl Tensor {
     }
 
     pub fn linspace_on(start: f64, end: f64, steps: usize, dtype: DType, device: Device) -> Tensor {
-        let step = if steps > 1 { (end - start) / (steps - 1) as f64 } else { 0.0 };
+        let step = if steps > 1 {
+            (end - start) / (steps - 1) as f64
+        } else {
+            0.0
+        };
         // Like PyTorch, the second half counts back from `end` so both ends are exact; one step is `start`.
         let values: Vec<f64> = (0..steps)
             .map(|i| {
-                if i < steps / 2 || steps == 1 { start + step * i as f64 } else { end - step * (steps - 1 - i) as f64 }
+                if i < steps / 2 || steps == 1 {
+                    start + step * i as f64
+                } else {
+                    end - step * (steps - 1 - i) as f64
+                }
             })
             .collect();
         host_values(values, dtype).to(device)

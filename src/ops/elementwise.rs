@@ -2,10 +2,10 @@
 //! and the arithmetic operators.
 
 use crate::tensor::CACHED_NODES;
-use std::sync::atomic::Ordering;
 use crate::{Category, DType, Error, Result, Scalar, Shape, Tensor, ok};
 use smelt_codegen::{BinaryOp, UnaryOp};
 use smelt_passes::Op;
+use std::sync::atomic::Ordering;
 
 /// The default float dtype (PyTorch's `torch.get_default_dtype()`).
 pub const DEFAULT_FLOAT: DType = DType::F32;

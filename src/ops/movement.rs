@@ -9,7 +9,10 @@ impl Tensor {
     /// A dim of a tensor with at least one dim (narrow, slice, split: a 0-d tensor has none to cut).
     fn view_dim(&self, op: &'static str, dim: isize) -> Result<usize> {
         if self.ndim() == 0 {
-            return Err(Error::Shape { op, what: "cannot be applied to a 0-d tensor".into() });
+            return Err(Error::Shape {
+                op,
+                what: "cannot be applied to a 0-d tensor".into(),
+            });
         }
         self.norm_dim(op, dim)
     }
@@ -270,7 +273,10 @@ impl Tensor {
             let end = start.saturating_add(len);
             return Err(Error::Shape {
                 op: "narrow",
-                what: format!("{start}..{end} is out of range for dim {d} of shape {}", self.shape()),
+                what: format!(
+                    "{start}..{end} is out of range for dim {d} of shape {}",
+                    self.shape()
+                ),
             });
         }
         Ok(self.slice_internal(d, start, len, 1))
@@ -395,8 +401,15 @@ impl Tensor {
         let Some(first) = parts.first().copied() else {
             return match tensors.first() {
                 // Still promoted: torch.cat of an empty i32 and an empty f32 tensor is f32.
-                Some(t) => Ok(t.cast_internal(tensors.iter().fold(t.dtype(), |a, u| DType::promote(a, u.dtype())))),
-                None => Err(Error::Argument { op: "cat", what: "expects at least one tensor".into() }),
+                Some(t) => Ok(t.cast_internal(
+                    tensors
+                        .iter()
+                        .fold(t.dtype(), |a, u| DType::promote(a, u.dtype())),
+                )),
+                None => Err(Error::Argument {
+                    op: "cat",
+                    what: "expects at least one tensor".into(),
+                }),
             };
         };
         Tensor::same_device("cat", &parts)?;
@@ -553,7 +566,10 @@ impl Tensor {
             if m != 1 {
                 return Err(Error::Shape {
                     op: "index_select",
-                    what: format!("a 0-d tensor needs an index of one element, got shape {}", index.shape()),
+                    what: format!(
+                        "a 0-d tensor needs an index of one element, got shape {}",
+                        index.shape()
+                    ),
                 });
             }
             return self.try_gather(0, &index.reshape_internal(vec![]));

@@ -75,7 +75,13 @@ impl Parser<'_> {
 
     fn eat(&mut self, c: u8) {
         self.ws();
-        assert_eq!(self.s.get(self.i), Some(&c), "fixture JSON: expected '{}' at byte {}", c as char, self.i);
+        assert_eq!(
+            self.s.get(self.i),
+            Some(&c),
+            "fixture JSON: expected '{}' at byte {}",
+            c as char,
+            self.i
+        );
         self.i += 1;
     }
 
@@ -94,7 +100,9 @@ impl Parser<'_> {
                     return Json::Obj(fields);
                 }
                 loop {
-                    let Json::Str(k) = self.value() else { panic!("fixture JSON: object key is not a string") };
+                    let Json::Str(k) = self.value() else {
+                        panic!("fixture JSON: object key is not a string")
+                    };
                     self.eat(b':');
                     fields.push((k, self.value()));
                     match self.peek() {
@@ -103,7 +111,10 @@ impl Parser<'_> {
                             self.i += 1;
                             return Json::Obj(fields);
                         }
-                        c => panic!("fixture JSON: unexpected '{}' at byte {}", c as char, self.i),
+                        c => panic!(
+                            "fixture JSON: unexpected '{}' at byte {}",
+                            c as char, self.i
+                        ),
                     }
                 }
             }
@@ -122,7 +133,10 @@ impl Parser<'_> {
                             self.i += 1;
                             return Json::Arr(items);
                         }
-                        c => panic!("fixture JSON: unexpected '{}' at byte {}", c as char, self.i),
+                        c => panic!(
+                            "fixture JSON: unexpected '{}' at byte {}",
+                            c as char, self.i
+                        ),
                     }
                 }
             }
@@ -130,7 +144,10 @@ impl Parser<'_> {
                 self.i += 1;
                 let start = self.i;
                 while self.s[self.i] != b'"' {
-                    assert_ne!(self.s[self.i], b'\\', "fixture JSON: escapes are not supported");
+                    assert_ne!(
+                        self.s[self.i], b'\\',
+                        "fixture JSON: escapes are not supported"
+                    );
                     self.i += 1;
                 }
                 self.i += 1;
@@ -154,7 +171,10 @@ impl Parser<'_> {
 }
 
 pub fn parse_json(text: &str) -> Json {
-    let mut p = Parser { s: text.as_bytes(), i: 0 };
+    let mut p = Parser {
+        s: text.as_bytes(),
+        i: 0,
+    };
     let v = p.value();
     p.ws();
     assert_eq!(p.i, p.s.len(), "fixture JSON: trailing data");
@@ -188,7 +208,9 @@ fn parse_f64(s: &str) -> f64 {
         "NaN" => f64::NAN,
         "Infinity" => f64::INFINITY,
         "-Infinity" => f64::NEG_INFINITY,
-        _ => s.parse().unwrap_or_else(|_| panic!("fixture: bad number {s}")),
+        _ => s
+            .parse()
+            .unwrap_or_else(|_| panic!("fixture: bad number {s}")),
     }
 }
 
@@ -197,18 +219,27 @@ fn parse_f32(s: &str) -> f32 {
         "NaN" => f32::NAN,
         "Infinity" => f32::INFINITY,
         "-Infinity" => f32::NEG_INFINITY,
-        _ => s.parse().unwrap_or_else(|_| panic!("fixture: bad number {s}")),
+        _ => s
+            .parse()
+            .unwrap_or_else(|_| panic!("fixture: bad number {s}")),
     }
 }
 
 fn parse_int(s: &str) -> i64 {
-    s.parse().unwrap_or_else(|_| panic!("fixture: bad integer {s}"))
+    s.parse()
+        .unwrap_or_else(|_| panic!("fixture: bad integer {s}"))
 }
 
 impl FixtureArray {
     fn from_json(j: &Json) -> FixtureArray {
         let dtype = dtype_from_name(j.get("dtype").expect("dtype").str());
-        let shape = j.get("shape").expect("shape").arr().iter().map(|d| parse_int(d.num()) as usize).collect();
+        let shape = j
+            .get("shape")
+            .expect("shape")
+            .arr()
+            .iter()
+            .map(|d| parse_int(d.num()) as usize)
+            .collect();
         let data = j.get("data").expect("data").arr().to_vec();
         FixtureArray { dtype, shape, data }
     }
@@ -227,15 +258,41 @@ impl FixtureArray {
                     .collect::<Vec<bool>>(),
                 shape,
             ),
-            DType::U8 => {
-                Tensor::from_vec(self.data.iter().map(|v| parse_int(v.num()) as u8).collect::<Vec<_>>(), shape)
-            }
-            DType::I32 => {
-                Tensor::from_vec(self.data.iter().map(|v| parse_int(v.num()) as i32).collect::<Vec<_>>(), shape)
-            }
-            DType::I64 => Tensor::from_vec(self.data.iter().map(|v| parse_int(v.num())).collect::<Vec<_>>(), shape),
-            DType::F32 => Tensor::from_vec(self.data.iter().map(|v| parse_f32(v.num())).collect::<Vec<_>>(), shape),
-            DType::F64 => Tensor::from_vec(self.data.iter().map(|v| parse_f64(v.num())).collect::<Vec<_>>(), shape),
+            DType::U8 => Tensor::from_vec(
+                self.data
+                    .iter()
+                    .map(|v| parse_int(v.num()) as u8)
+                    .collect::<Vec<_>>(),
+                shape,
+            ),
+            DType::I32 => Tensor::from_vec(
+                self.data
+                    .iter()
+                    .map(|v| parse_int(v.num()) as i32)
+                    .collect::<Vec<_>>(),
+                shape,
+            ),
+            DType::I64 => Tensor::from_vec(
+                self.data
+                    .iter()
+                    .map(|v| parse_int(v.num()))
+                    .collect::<Vec<_>>(),
+                shape,
+            ),
+            DType::F32 => Tensor::from_vec(
+                self.data
+                    .iter()
+                    .map(|v| parse_f32(v.num()))
+                    .collect::<Vec<_>>(),
+                shape,
+            ),
+            DType::F64 => Tensor::from_vec(
+                self.data
+                    .iter()
+                    .map(|v| parse_f64(v.num()))
+                    .collect::<Vec<_>>(),
+                shape,
+            ),
         }
     }
 
@@ -268,16 +325,32 @@ pub struct Fixture {
 }
 
 fn load(family: &str) -> Fixture {
-    let path = format!("{}/tests/fixtures/ops/{family}.json", env!("CARGO_MANIFEST_DIR"));
+    let path = format!(
+        "{}/tests/fixtures/ops/{family}.json",
+        env!("CARGO_MANIFEST_DIR")
+    );
     let text = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{path}: {e}"));
-    let Json::Obj(fields) = parse_json(&text) else { panic!("{path}: not an object") };
+    let Json::Obj(fields) = parse_json(&text) else {
+        panic!("{path}: not an object")
+    };
     let cases = fields
         .into_iter()
         .map(|(name, c)| {
-            let arrays = |k: &str| c.get(k).expect(k).arr().iter().map(FixtureArray::from_json).collect();
+            let arrays = |k: &str| {
+                c.get(k)
+                    .expect(k)
+                    .arr()
+                    .iter()
+                    .map(FixtureArray::from_json)
+                    .collect()
+            };
             let tol = |k: &str| c.get(k).map(|v| parse_f64(v.num()));
-            let case =
-                Case { inputs: arrays("inputs"), outputs: arrays("outputs"), rtol: tol("rtol"), atol: tol("atol") };
+            let case = Case {
+                inputs: arrays("inputs"),
+                outputs: arrays("outputs"),
+                rtol: tol("rtol"),
+                atol: tol("atol"),
+            };
             (name, case)
         })
         .collect();
@@ -289,7 +362,9 @@ pub fn fixture(family: &str) -> Arc<Fixture> {
     static CACHE: OnceLock<Mutex<BTreeMap<String, Arc<Fixture>>>> = OnceLock::new();
     let cache = CACHE.get_or_init(|| Mutex::new(BTreeMap::new()));
     let mut map = cache.lock().unwrap_or_else(|e| e.into_inner());
-    map.entry(family.to_string()).or_insert_with(|| Arc::new(load(family))).clone()
+    map.entry(family.to_string())
+        .or_insert_with(|| Arc::new(load(family)))
+        .clone()
 }
 
 pub fn case(family: &str, name: &str) -> Case {
@@ -298,7 +373,11 @@ pub fn case(family: &str, name: &str) -> Case {
         .iter()
         .find(|(n, _)| n == name)
         .map(|(_, c)| c.clone())
-        .unwrap_or_else(|| panic!("no case {name} in tests/fixtures/ops/{family}.json (run scripts/gen_fixtures.py)"))
+        .unwrap_or_else(|| {
+            panic!(
+                "no case {name} in tests/fixtures/ops/{family}.json (run scripts/gen_fixtures.py)"
+            )
+        })
 }
 
 // ---- 3. comparing tensors ----
@@ -315,11 +394,21 @@ pub fn default_tol(dtype: DType) -> (f64, f64) {
 /// The tensor's elements as f64, read with the Rust type of its dtype.
 pub fn values_f64(t: &Tensor) -> Vec<f64> {
     let r = match t.dtype() {
-        DType::Bool => t.to_vec::<bool>().map(|v| v.into_iter().map(|x| x as u8 as f64).collect()),
-        DType::U8 => t.to_vec::<u8>().map(|v| v.into_iter().map(f64::from).collect()),
-        DType::I32 => t.to_vec::<i32>().map(|v| v.into_iter().map(f64::from).collect()),
-        DType::I64 => t.to_vec::<i64>().map(|v| v.into_iter().map(|x| x as f64).collect()),
-        DType::F32 => t.to_vec::<f32>().map(|v| v.into_iter().map(f64::from).collect()),
+        DType::Bool => t
+            .to_vec::<bool>()
+            .map(|v| v.into_iter().map(|x| x as u8 as f64).collect()),
+        DType::U8 => t
+            .to_vec::<u8>()
+            .map(|v| v.into_iter().map(f64::from).collect()),
+        DType::I32 => t
+            .to_vec::<i32>()
+            .map(|v| v.into_iter().map(f64::from).collect()),
+        DType::I64 => t
+            .to_vec::<i64>()
+            .map(|v| v.into_iter().map(|x| x as f64).collect()),
+        DType::F32 => t
+            .to_vec::<f32>()
+            .map(|v| v.into_iter().map(f64::from).collect()),
         DType::F64 => t.to_vec::<f64>(),
     };
     r.unwrap_or_else(|e| panic!("reading {t:?} failed: {e}"))
@@ -337,7 +426,14 @@ fn close(a: f64, e: f64, rtol: f64, atol: f64) -> bool {
 
 /// Asserts dtype, shape and values (floats within `rtol`/`atol`, everything else exactly).
 #[track_caller]
-pub fn assert_tensor(t: &Tensor, dtype: DType, shape: &[usize], want: &[f64], tol: (f64, f64), ctx: &str) {
+pub fn assert_tensor(
+    t: &Tensor,
+    dtype: DType,
+    shape: &[usize],
+    want: &[f64],
+    tol: (f64, f64),
+    ctx: &str,
+) {
     assert_eq!(t.dtype(), dtype, "{ctx}: dtype");
     assert_eq!(t.dims(), shape, "{ctx}: shape");
     let got = values_f64(t);
@@ -350,13 +446,26 @@ pub fn assert_tensor(t: &Tensor, dtype: DType, shape: &[usize], want: &[f64], to
         .take(8)
         .map(|(i, (a, e))| format!("  [{i}] got {a:e}, want {e:e}"))
         .collect();
-    assert!(bad.is_empty(), "{ctx}: values differ (rtol {}, atol {}):\n{}", tol.0, tol.1, bad.join("\n"));
+    assert!(
+        bad.is_empty(),
+        "{ctx}: values differ (rtol {}, atol {}):\n{}",
+        tol.0,
+        tol.1,
+        bad.join("\n")
+    );
 }
 
 /// Asserts a tensor against hand-worked values with the dtype's default tolerance.
 #[track_caller]
 pub fn assert_values(t: &Tensor, dtype: DType, shape: &[usize], want: &[f64]) {
-    assert_tensor(t, dtype, shape, want, default_tol(dtype), "hand-worked values");
+    assert_tensor(
+        t,
+        dtype,
+        shape,
+        want,
+        default_tol(dtype),
+        "hand-worked values",
+    );
 }
 
 /// What an op under test returns: one tensor or several (`split`, `chunk`).
@@ -383,11 +492,22 @@ pub fn check<R: Outputs>(family: &str, name: &str, op: impl FnOnce(&[Tensor]) ->
     let c = case(family, name);
     let inputs: Vec<Tensor> = c.inputs.iter().map(FixtureArray::tensor).collect();
     let got = op(&inputs).into_tensors();
-    assert_eq!(got.len(), c.outputs.len(), "{family}/{name}: number of outputs");
+    assert_eq!(
+        got.len(),
+        c.outputs.len(),
+        "{family}/{name}: number of outputs"
+    );
     for (i, (t, want)) in got.iter().zip(&c.outputs).enumerate() {
         let (rtol, atol) = default_tol(want.dtype);
         let tol = (c.rtol.unwrap_or(rtol), c.atol.unwrap_or(atol));
-        assert_tensor(t, want.dtype, &want.shape, &want.values(), tol, &format!("{family}/{name} output {i}"));
+        assert_tensor(
+            t,
+            want.dtype,
+            &want.shape,
+            &want.values(),
+            tol,
+            &format!("{family}/{name} output {i}"),
+        );
     }
 }
 
@@ -398,8 +518,14 @@ pub fn assert_covered(family: &str, tested: &[&str]) {
     let in_file: Vec<&str> = f.cases.iter().map(|(n, _)| n.as_str()).collect();
     let untested: Vec<&&str> = in_file.iter().filter(|n| !tested.contains(n)).collect();
     let missing: Vec<&&str> = tested.iter().filter(|n| !in_file.contains(n)).collect();
-    assert!(untested.is_empty(), "{family}: fixture cases without a test: {untested:?}");
-    assert!(missing.is_empty(), "{family}: tests without a fixture case: {missing:?}");
+    assert!(
+        untested.is_empty(),
+        "{family}: fixture cases without a test: {untested:?}"
+    );
+    assert!(
+        missing.is_empty(),
+        "{family}: tests without a fixture case: {missing:?}"
+    );
 }
 
 /// One `#[test]` per fixture case (`name: |inputs| op;`), plus a test that the list and the fixture
