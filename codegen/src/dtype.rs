@@ -248,13 +248,19 @@ impl Hash for Scalar {
 impl fmt::Display for Scalar {
     /// Prints a constant so that it reads back unambiguously: `1.5f32`, `-inf_f64`, `3i64`, `true`.
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        fn float(f: &mut fmt::Formatter<'_>, v: f64, suffix: &str) -> fmt::Result {
+        // The shortest text that reads back to the same value in the constant's own precision.
+        fn float(
+            f: &mut fmt::Formatter<'_>,
+            v: f64,
+            shortest: &dyn fmt::Debug,
+            suffix: &str,
+        ) -> fmt::Result {
             if v.is_nan() {
                 write!(f, "nan_{suffix}")
             } else if v.is_infinite() {
                 write!(f, "{}inf_{suffix}", if v < 0.0 { "-" } else { "" })
             } else {
-                write!(f, "{v:?}{suffix}")
+                write!(f, "{shortest:?}{suffix}")
             }
         }
         match *self {
@@ -262,8 +268,8 @@ impl fmt::Display for Scalar {
             Scalar::U8(v) => write!(f, "{v}u8"),
             Scalar::I32(v) => write!(f, "{v}i32"),
             Scalar::I64(v) => write!(f, "{v}i64"),
-            Scalar::F32(v) => float(f, v as f64, "f32"),
-            Scalar::F64(v) => float(f, v, "f64"),
+            Scalar::F32(v) => float(f, v as f64, &v, "f32"),
+            Scalar::F64(v) => float(f, v, &v, "f64"),
         }
     }
 }
@@ -294,6 +300,16 @@ mod tests {
             assert_eq!(DType::promote(a, b), want, "{a} {b}");
             assert_eq!(DType::promote(b, a), want, "{b} {a}");
         }
+    }
+
+    #[test]
+    fn constants_print_in_their_own_precision() {
+        assert_eq!(Scalar::F32(1e-5).to_string(), "1e-5f32");
+        assert_eq!(Scalar::F32(0.1).to_string(), "0.1f32");
+        assert_eq!(Scalar::F64(0.1).to_string(), "0.1f64");
+        assert_eq!(Scalar::F32(f32::NEG_INFINITY).to_string(), "-inf_f32");
+        assert_eq!(Scalar::F64(f64::NAN).to_string(), "nan_f64");
+        assert_eq!(Scalar::I64(-3).to_string(), "-3i64");
     }
 
     #[test]
