@@ -5,7 +5,11 @@
 //! == graph: collected
 //! %0 = input 0 : f32[4,8]  # x
 //! ...
+//! == graph: simplified (unchanged)
 //! == graph: split (unchanged)
+//! == rewrites
+//! nodes 8 -> 8
+//! ...
 //! == schedule
 //! buffers ... steps ... outputs
 //! == fusion: 1 kernel

@@ -1,7 +1,7 @@
 //! `smelt-passes`: the graph IR and every pass over it.
 //!
 //! ```text
-//! Graph (petgraph) ─ simplify (egg) ─ fuse ─ schedule ─ lower ──▶ codegen::Kernel / MatmulSpec
+//! Graph (petgraph) ─ simplify (egg) ─ split ─ fuse ─ schedule ─ lower ──▶ codegen::Kernel / MatmulSpec
 //! ```
 //!
 //! # Invariants
