@@ -248,3 +248,17 @@ fn many_random_programs() {
         check_case(seed, &[Backend::Eval, Backend::Jit], smelt::gpu_available());
     }
 }
+
+/// Programs from long runs that once disagreed, kept as regression cases.
+#[test]
+fn seeds_that_found_bugs() {
+    for seed in [1_001_732, 1_001_584] {
+        if std::env::var("SMELT_DIFF_SHOW").is_ok() {
+            eprintln!(
+                "seed {seed}:\n{}",
+                smelt::explain(&[&program(seed, Device::Cpu)])
+            );
+        }
+        check_case(seed, &[Backend::Eval, Backend::Jit], smelt::gpu_available());
+    }
+}

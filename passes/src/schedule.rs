@@ -77,7 +77,8 @@ pub enum Reason {
     Contraction,
     /// It is an operand of a contraction and not a strided view of a buffer.
     ContractionOperand,
-    /// A reduction whose users index it in a way one loop nest cannot follow (it would be recomputed).
+    /// A reduction whose users index it in a way one loop nest cannot follow, or that several loop nests
+    /// read: computed once, so every use sees the same value.
     ReduceRecomputed,
     /// Used several times and too costly to recompute in each user.
     SharedExpensive,
@@ -141,7 +142,7 @@ impl fmt::Display for Reason {
             Reason::Random => "random numbers are generated into a buffer",
             Reason::Contraction => "matmul result",
             Reason::ContractionOperand => "matmul operand that is not a strided view of a buffer",
-            Reason::ReduceRecomputed => "reduction its users cannot share inside one loop nest",
+            Reason::ReduceRecomputed => "reduction its users cannot share inside one loop nest (computed once, every use sees the same value)",
             Reason::SharedExpensive => "used several times and too costly to recompute at each use",
             Reason::SplitReduce => "first stage of a reduction split for parallelism",
             Reason::DepthLimit => "a chain deeper than one kernel inlines",

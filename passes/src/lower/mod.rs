@@ -66,6 +66,10 @@ struct Lowerer<'a> {
     frames: Vec<Frame>,
     var_level: HashMap<u32, usize>,
     memo: HashMap<(NodeId, Vec<Affine>, Option<ExprId>), ExprId>,
+    /// Reductions already emitted in this kernel. A second emission (at other indices, in another loop
+    /// nest) would compute the same values again, perhaps in another order of rounding: then `x ==
+    /// max(x)` could be false everywhere. Such a reduction is materialized instead.
+    reduced: std::collections::HashSet<NodeId>,
 }
 
 impl<'a> Lowerer<'a> {
@@ -342,6 +346,9 @@ impl<'a> Lowerer<'a> {
             // Nothing to reduce: the identity (sum of nothing is 0, product 1).
             return Ok(self.kb.constant(op.identity(node.ty.dtype)));
         }
+        if !self.reduced.insert(id) {
+            return Err(Fail::Materialize(id, Reason::ReduceRecomputed));
+        }
         // The kept indices must be plain loop variables (or constants), each variable of every enclosing
         // level used once: then the accumulator is computed exactly once per value.
         let mut used = vec![];
@@ -473,6 +480,7 @@ pub fn lower_kernel(
         frames: vec![],
         var_level: HashMap::new(),
         memo: HashMap::new(),
+        reduced: Default::default(),
     };
     let ty = g.node(out).ty.clone();
     let vars: Vec<Affine> = domain
