@@ -20,6 +20,14 @@
 //! Cranelift IR / WGSL it becomes. `SMELT_DEBUG=1..4` prints the same on realize, from one timed line per
 //! kernel launch (1) to full CLIF/WGSL (4). [`viz`] draws the graph with Graphviz (DOT, PNG, SVG).
 //!
+//! # Environment
+//! - `SMELT_DEBUG=1..4`: what realize prints (above).
+//! - `SMELT_BACKEND=jit|eval|interp`: the CPU backend (Cranelift, the kernel-IR evaluator, or the
+//!   reference interpreter over the graph, the oracle).
+//! - `SMELT_REWRITES=default|exact|finite|off`: the floating-point policy of the rewrite pass. `exact`
+//!   keeps results bit-identical to the unsimplified program; `default` lets rules change rounding and the
+//!   sign of a zero, never NaN/inf behaviour; `finite` also assumes no NaN/inf.
+//!
 //! # Invariants
 //! - A [`Tensor`] is an immutable, `Send + Sync` handle; ops never mutate their operands.
 //! - Shape and dtype mistakes panic at the caller's line naming the op and the shapes; every such op has

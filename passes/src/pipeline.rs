@@ -47,10 +47,47 @@ impl Compiled {
     }
 }
 
-/// The options `compile` simplifies with: the defaults (see the floating-point policy in
-/// [`crate::simplify`]).
+/// The options `compile` simplifies with, chosen once per process by `SMELT_REWRITES` (see
+/// [`options_named`]); unset means `default`. See the floating-point policy in [`crate::simplify`].
 pub fn simplify_options() -> SimplifyOptions {
-    SimplifyOptions::default()
+    static FROM_ENV: std::sync::OnceLock<SimplifyOptions> = std::sync::OnceLock::new();
+    FROM_ENV
+        .get_or_init(|| {
+            let name = std::env::var("SMELT_REWRITES").unwrap_or_else(|_| "default".into());
+            options_named(&name).unwrap_or_else(|| {
+                eprintln!(
+                    "smelt: SMELT_REWRITES={name:?} is not one of exact, default, finite, off; \
+                     using default"
+                );
+                SimplifyOptions::default()
+            })
+        })
+        .clone()
+}
+
+/// The named rewrite policies: `exact` (results bit-identical to the unsimplified program: no rule
+/// that changes rounding or the sign of a zero), `default` (those allowed, as XLA's simplifier does;
+/// nothing that is wrong for NaN or ±inf), `finite` (also rules that assume no NaN or ±inf), `off` (no
+/// rewrites at all).
+pub fn options_named(name: &str) -> Option<SimplifyOptions> {
+    Some(match name {
+        "exact" => SimplifyOptions::exact(),
+        "default" => SimplifyOptions::default(),
+        "finite" => SimplifyOptions {
+            assume_finite: true,
+            ..SimplifyOptions::default()
+        },
+        "off" => SimplifyOptions {
+            rule_sets: crate::simplify::RuleSets {
+                algebra: false,
+                movement: false,
+                reduce: false,
+                fold: false,
+            },
+            ..SimplifyOptions::exact()
+        },
+        _ => return None,
+    })
 }
 
 /// Runs every pass on a collected work graph.

@@ -293,3 +293,19 @@ fn a_graph_nothing_applies_to_comes_back_as_it_is() {
     assert_eq!(s.graph.structural_hash(), g.structural_hash());
     assert_eq!(s.report.stop, Stop::Saturated);
 }
+
+#[test]
+fn named_policies() {
+    use smelt_passes::pipeline::options_named;
+    // x + 0.0 → x changes -0.0 + 0.0 (which is +0.0); `exact` keeps it, `default` folds it.
+    let g = build_graph("x:f32[3]", "(exp (add x 0.0))");
+    let nodes = |name: &str| {
+        let opts = options_named(name).expect(name);
+        simplify(&g, &opts).graph.len()
+    };
+    assert_eq!(nodes("off"), g.len());
+    assert_eq!(nodes("exact"), g.len());
+    assert!(nodes("default") < g.len());
+    assert!(nodes("finite") < g.len());
+    assert!(options_named("fast-and-loose").is_none());
+}

@@ -89,7 +89,11 @@ pub fn cpu_backend() -> Backend {
     *FROM_ENV.get_or_init(|| match std::env::var("SMELT_BACKEND").as_deref() {
         Ok("interp") => Backend::Interp,
         Ok("eval") => Backend::Eval,
-        _ => Backend::Jit,
+        Ok("jit") | Err(_) => Backend::Jit,
+        Ok(other) => {
+            eprintln!("smelt: SMELT_BACKEND={other:?} is not one of interp, eval, jit; using jit");
+            Backend::Jit
+        }
     })
 }
 
