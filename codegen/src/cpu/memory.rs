@@ -318,13 +318,12 @@ impl FunctionTranslator<'_> {
         match (index, mask, vector_layout(d)) {
             (Val::A(base, 1), None, Some((vty, per))) if d != DType::Bool => {
                 let n = self.width() / per;
+                // One address, the registers at immediate offsets from it (folded into the loads).
+                let addr = self.addr(buf, *base);
+                let step = (per as usize * d.size_bytes()) as i32;
                 Val::P(
                     (0..n)
-                        .map(|p| {
-                            let i = self.b.ins().iadd_imm_s(*base, (p * per) as i64);
-                            let addr = self.addr(buf, i);
-                            self.b.ins().load(vty, mem(), addr, 0)
-                        })
+                        .map(|p| self.b.ins().load(vty, mem(), addr, p as i32 * step))
                         .collect(),
                 )
             }
@@ -347,10 +346,10 @@ impl FunctionTranslator<'_> {
         match (index, vector_layout(d)) {
             (Val::A(base, 1), Some((_, per))) if d != DType::Bool => {
                 let regs = self.parts(v, d);
+                let addr = self.addr(buf, *base);
+                let step = (per as usize * d.size_bytes()) as i32;
                 for (p, r) in regs.into_iter().enumerate() {
-                    let i = self.b.ins().iadd_imm_s(*base, p as i64 * per as i64);
-                    let addr = self.addr(buf, i);
-                    self.b.ins().store(mem(), r, addr, 0);
+                    self.b.ins().store(mem(), r, addr, p as i32 * step);
                 }
             }
             _ => {
