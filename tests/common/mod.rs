@@ -486,29 +486,60 @@ impl Outputs for Vec<Tensor> {
 }
 
 /// The one check helper: builds the case's inputs, applies `op`, compares every output with the
-/// fixture (dtype, shape, values).
+/// fixture (dtype, shape, values). The op runs three times: on the default CPU backend (the JIT), on the
+/// reference interpreter, and on the GPU with its inputs moved there when an adapter exists. On the GPU
+/// an op that builds CPU tensors of its own (a device mismatch) or uses a dtype the adapter lacks is
+/// skipped, with a line saying so; any other failure fails the test.
 #[track_caller]
-pub fn check<R: Outputs>(family: &str, name: &str, op: impl FnOnce(&[Tensor]) -> R) {
+pub fn check<R: Outputs>(family: &str, name: &str, op: impl Fn(&[Tensor]) -> R) {
+    use smelt::runtime::{Backend, with_backend};
     let c = case(family, name);
     let inputs: Vec<Tensor> = c.inputs.iter().map(FixtureArray::tensor).collect();
-    let got = op(&inputs).into_tensors();
-    assert_eq!(
-        got.len(),
-        c.outputs.len(),
-        "{family}/{name}: number of outputs"
-    );
-    for (i, (t, want)) in got.iter().zip(&c.outputs).enumerate() {
-        let (rtol, atol) = default_tol(want.dtype);
-        let tol = (c.rtol.unwrap_or(rtol), c.atol.unwrap_or(atol));
-        assert_tensor(
-            t,
-            want.dtype,
-            &want.shape,
-            &want.values(),
-            tol,
-            &format!("{family}/{name} output {i}"),
+    let compare = |got: Vec<Tensor>, on: &str| {
+        assert_eq!(
+            got.len(),
+            c.outputs.len(),
+            "{family}/{name}: number of outputs"
         );
+        for (i, (t, want)) in got.iter().zip(&c.outputs).enumerate() {
+            let (rtol, atol) = default_tol(want.dtype);
+            let tol = (c.rtol.unwrap_or(rtol), c.atol.unwrap_or(atol));
+            assert_tensor(
+                t,
+                want.dtype,
+                &want.shape,
+                &want.values(),
+                tol,
+                &format!("{family}/{name} output {i} ({on})"),
+            );
+        }
+    };
+    compare(op(&inputs).into_tensors(), "jit");
+    // Fresh nodes, so the interpreter computes everything itself.
+    let fresh: Vec<Tensor> = c.inputs.iter().map(FixtureArray::tensor).collect();
+    with_backend(Backend::Interp, || {
+        compare(op(&fresh).into_tensors(), "interpreter")
+    });
+    if !smelt::gpu_available() {
+        return;
     }
+    let gpu = Device::Gpu(0);
+    let on_gpu: Vec<Tensor> = c.inputs.iter().map(|a| a.tensor().to(gpu)).collect();
+    let built = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+        op(&on_gpu).into_tensors()
+    }));
+    let got = match built {
+        Ok(got) => got,
+        Err(p) => {
+            let msg = panic_message(&*p);
+            if msg.contains("device") || msg.contains("not supported") || msg.contains("lacks") {
+                eprintln!("SKIPPED on the GPU: {family}/{name}: {msg}");
+                return;
+            }
+            std::panic::resume_unwind(p);
+        }
+    };
+    compare(got, "gpu");
 }
 
 /// Asserts that the tests of a family cover exactly the cases of its fixture file.
