@@ -361,23 +361,7 @@ fn int_binary(op: BinaryOp, d: DType, a: i64, b: i64) -> Scalar {
     }
 }
 
-const ALL_BINARY: [BinaryOp; 15] = [
-    BinaryOp::Add,
-    BinaryOp::Sub,
-    BinaryOp::Mul,
-    BinaryOp::Div,
-    BinaryOp::Rem,
-    BinaryOp::Pow,
-    BinaryOp::Max,
-    BinaryOp::Min,
-    BinaryOp::CmpEq,
-    BinaryOp::CmpNe,
-    BinaryOp::CmpLt,
-    BinaryOp::CmpLe,
-    BinaryOp::And,
-    BinaryOp::Or,
-    BinaryOp::Xor,
-];
+const ALL_BINARY: [BinaryOp; 15] = BinaryOp::ALL;
 
 #[test]
 fn integer_binary_ops_match_references() {

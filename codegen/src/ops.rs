@@ -80,6 +80,49 @@ pub enum BinaryOp {
     Xor,
 }
 
+impl UnaryOp {
+    /// Every unary op, in declaration order (for tables and exhaustive tests).
+    pub const ALL: [UnaryOp; 16] = [
+        UnaryOp::Neg,
+        UnaryOp::Recip,
+        UnaryOp::Sqrt,
+        UnaryOp::Exp,
+        UnaryOp::Log,
+        UnaryOp::Sin,
+        UnaryOp::Cos,
+        UnaryOp::Tanh,
+        UnaryOp::Erf,
+        UnaryOp::Abs,
+        UnaryOp::Sign,
+        UnaryOp::Floor,
+        UnaryOp::Ceil,
+        UnaryOp::Round,
+        UnaryOp::Trunc,
+        UnaryOp::Not,
+    ];
+}
+
+impl BinaryOp {
+    /// Every binary op, in declaration order (for tables and exhaustive tests).
+    pub const ALL: [BinaryOp; 15] = [
+        BinaryOp::Add,
+        BinaryOp::Sub,
+        BinaryOp::Mul,
+        BinaryOp::Div,
+        BinaryOp::Rem,
+        BinaryOp::Pow,
+        BinaryOp::Max,
+        BinaryOp::Min,
+        BinaryOp::CmpEq,
+        BinaryOp::CmpNe,
+        BinaryOp::CmpLt,
+        BinaryOp::CmpLe,
+        BinaryOp::And,
+        BinaryOp::Or,
+        BinaryOp::Xor,
+    ];
+}
+
 /// Reductions. Each has an identity, which is the result over an empty set.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum ReduceOp {
@@ -232,5 +275,22 @@ impl fmt::Display for BinaryOp {
 impl fmt::Display for ReduceOp {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(self.name())
+    }
+}
+
+#[cfg(test)]
+mod all_tests {
+    use super::*;
+
+    #[test]
+    fn all_lists_every_op_once_in_declaration_order() {
+        for (i, op) in UnaryOp::ALL.iter().enumerate() {
+            assert_eq!(*op as usize, i, "{op:?}");
+        }
+        for (i, op) in BinaryOp::ALL.iter().enumerate() {
+            assert_eq!(*op as usize, i, "{op:?}");
+        }
+        assert_eq!(UnaryOp::ALL.last(), Some(&UnaryOp::Not));
+        assert_eq!(BinaryOp::ALL.last(), Some(&BinaryOp::Xor));
     }
 }

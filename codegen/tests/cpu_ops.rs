@@ -10,42 +10,9 @@ use smelt_codegen::{BinaryOp, DType, Scalar, UnaryOp};
 
 const N: u64 = 37; // vector main loop, 4-lane loop and scalar tail all run
 
-const UNARY: [UnaryOp; 16] = [
-    UnaryOp::Neg,
-    UnaryOp::Recip,
-    UnaryOp::Sqrt,
-    UnaryOp::Exp,
-    UnaryOp::Log,
-    UnaryOp::Sin,
-    UnaryOp::Cos,
-    UnaryOp::Tanh,
-    UnaryOp::Erf,
-    UnaryOp::Abs,
-    UnaryOp::Sign,
-    UnaryOp::Floor,
-    UnaryOp::Ceil,
-    UnaryOp::Round,
-    UnaryOp::Trunc,
-    UnaryOp::Not,
-];
+const UNARY: [UnaryOp; 16] = UnaryOp::ALL;
 
-const BINARY: [BinaryOp; 15] = [
-    BinaryOp::Add,
-    BinaryOp::Sub,
-    BinaryOp::Mul,
-    BinaryOp::Div,
-    BinaryOp::Rem,
-    BinaryOp::Pow,
-    BinaryOp::Max,
-    BinaryOp::Min,
-    BinaryOp::CmpEq,
-    BinaryOp::CmpNe,
-    BinaryOp::CmpLt,
-    BinaryOp::CmpLe,
-    BinaryOp::And,
-    BinaryOp::Or,
-    BinaryOp::Xor,
-];
+const BINARY: [BinaryOp; 15] = BinaryOp::ALL;
 
 fn unary_allowed(op: UnaryOp, d: DType) -> bool {
     match op {

@@ -12,41 +12,8 @@ use smelt_codegen::kernel::{
 };
 use smelt_codegen::{BinaryOp, DType, ReduceOp, UnaryOp};
 
-const UNARY: [UnaryOp; 16] = [
-    UnaryOp::Neg,
-    UnaryOp::Recip,
-    UnaryOp::Sqrt,
-    UnaryOp::Exp,
-    UnaryOp::Log,
-    UnaryOp::Sin,
-    UnaryOp::Cos,
-    UnaryOp::Tanh,
-    UnaryOp::Erf,
-    UnaryOp::Abs,
-    UnaryOp::Sign,
-    UnaryOp::Floor,
-    UnaryOp::Ceil,
-    UnaryOp::Round,
-    UnaryOp::Trunc,
-    UnaryOp::Not,
-];
-const BINARY: [BinaryOp; 15] = [
-    BinaryOp::Add,
-    BinaryOp::Sub,
-    BinaryOp::Mul,
-    BinaryOp::Div,
-    BinaryOp::Rem,
-    BinaryOp::Pow,
-    BinaryOp::Max,
-    BinaryOp::Min,
-    BinaryOp::CmpEq,
-    BinaryOp::CmpNe,
-    BinaryOp::CmpLt,
-    BinaryOp::CmpLe,
-    BinaryOp::And,
-    BinaryOp::Or,
-    BinaryOp::Xor,
-];
+const UNARY: [UnaryOp; 16] = UnaryOp::ALL;
+const BINARY: [BinaryOp; 15] = BinaryOp::ALL;
 
 struct Gen {
     rng: Rng,

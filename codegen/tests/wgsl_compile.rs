@@ -6,42 +6,9 @@ use smelt_codegen::matmul::{MatmulSpec, Strided};
 use smelt_codegen::wgsl::{self, Caps, GpuElem, WgslProgram};
 use smelt_codegen::{BinaryOp, CodegenError, DType, ReduceOp, Scalar, UnaryOp};
 
-const UNARY: [UnaryOp; 16] = [
-    UnaryOp::Neg,
-    UnaryOp::Recip,
-    UnaryOp::Sqrt,
-    UnaryOp::Exp,
-    UnaryOp::Log,
-    UnaryOp::Sin,
-    UnaryOp::Cos,
-    UnaryOp::Tanh,
-    UnaryOp::Erf,
-    UnaryOp::Abs,
-    UnaryOp::Sign,
-    UnaryOp::Floor,
-    UnaryOp::Ceil,
-    UnaryOp::Round,
-    UnaryOp::Trunc,
-    UnaryOp::Not,
-];
+const UNARY: [UnaryOp; 16] = UnaryOp::ALL;
 
-const BINARY: [BinaryOp; 15] = [
-    BinaryOp::Add,
-    BinaryOp::Sub,
-    BinaryOp::Mul,
-    BinaryOp::Div,
-    BinaryOp::Rem,
-    BinaryOp::Pow,
-    BinaryOp::Max,
-    BinaryOp::Min,
-    BinaryOp::CmpEq,
-    BinaryOp::CmpNe,
-    BinaryOp::CmpLt,
-    BinaryOp::CmpLe,
-    BinaryOp::And,
-    BinaryOp::Or,
-    BinaryOp::Xor,
-];
+const BINARY: [BinaryOp; 15] = BinaryOp::ALL;
 
 /// `out[i] = op(a[i])`.
 fn unary_kernel(op: UnaryOp, d: DType, n: u64) -> Kernel {

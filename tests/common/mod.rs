@@ -525,9 +525,8 @@ pub fn check<R: Outputs>(family: &str, name: &str, op: impl Fn(&[Tensor]) -> R) 
     }
     let gpu = Device::Gpu(0);
     let on_gpu: Vec<Tensor> = c.inputs.iter().map(|a| a.tensor().to(gpu)).collect();
-    let built = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-        op(&on_gpu).into_tensors()
-    }));
+    let built =
+        std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| op(&on_gpu).into_tensors()));
     let got = match built {
         Ok(got) => got,
         Err(p) => {

@@ -223,42 +223,9 @@ pub struct BOp(pub BinaryOp);
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub struct ROp(pub ReduceOp);
 
-const UNARY: [UnaryOp; 16] = [
-    UnaryOp::Neg,
-    UnaryOp::Recip,
-    UnaryOp::Sqrt,
-    UnaryOp::Exp,
-    UnaryOp::Log,
-    UnaryOp::Sin,
-    UnaryOp::Cos,
-    UnaryOp::Tanh,
-    UnaryOp::Erf,
-    UnaryOp::Abs,
-    UnaryOp::Sign,
-    UnaryOp::Floor,
-    UnaryOp::Ceil,
-    UnaryOp::Round,
-    UnaryOp::Trunc,
-    UnaryOp::Not,
-];
+const UNARY: [UnaryOp; 16] = UnaryOp::ALL;
 
-const BINARY: [BinaryOp; 15] = [
-    BinaryOp::Add,
-    BinaryOp::Sub,
-    BinaryOp::Mul,
-    BinaryOp::Div,
-    BinaryOp::Rem,
-    BinaryOp::Pow,
-    BinaryOp::Max,
-    BinaryOp::Min,
-    BinaryOp::CmpEq,
-    BinaryOp::CmpNe,
-    BinaryOp::CmpLt,
-    BinaryOp::CmpLe,
-    BinaryOp::And,
-    BinaryOp::Or,
-    BinaryOp::Xor,
-];
+const BINARY: [BinaryOp; 15] = BinaryOp::ALL;
 
 const REDUCE: [(ReduceOp, &str); 4] = [
     (ReduceOp::Sum, "sum"),
