@@ -246,25 +246,39 @@ impl FunctionTranslator<'_> {
         let under = self.b.ins().fcmp(FloatCC::UnorderedOrLessThan, x, lo);
         let over = self.b.ins().fcmp(FloatCC::GreaterThan, x, hi);
         let odd = self.b.ins().bor(under, over);
-        let any = if ty.is_vector() {
+        self.unless_any(odd, fast, |t| {
+            let slow = t.exp_f32_careful(x);
+            if ty.is_vector() {
+                t.sel(odd, slow, fast)
+            } else {
+                slow
+            }
+        })
+    }
+
+    /// `fast`, unless `odd` holds (in any lane): then a cold block computes the result with
+    /// `careful`, which gives the value of every lane.
+    fn unless_any(
+        &mut self,
+        odd: Value,
+        fast: Value,
+        careful: impl FnOnce(&mut Self) -> Value,
+    ) -> Value {
+        let ty = self.ty(fast);
+        let any = if self.ty(odd).is_vector() {
             self.b.ins().vany_true(odd)
         } else {
             odd
         };
-        let careful = self.b.create_block();
+        let slow = self.b.create_block();
         let done = self.b.create_block();
         let out = self.b.append_block_param(done, ty);
-        self.b.set_cold_block(careful);
-        self.b.ins().brif(any, careful, &[], done, &[fast.into()]);
-        self.b.switch_to_block(careful);
-        self.b.seal_block(careful);
-        let slow = self.exp_f32_careful(x);
-        let merged = if ty.is_vector() {
-            self.sel(odd, slow, fast)
-        } else {
-            slow
-        };
-        self.b.ins().jump(done, &[merged.into()]);
+        self.b.set_cold_block(slow);
+        self.b.ins().brif(any, slow, &[], done, &[fast.into()]);
+        self.b.switch_to_block(slow);
+        self.b.seal_block(slow);
+        let v = careful(self);
+        self.b.ins().jump(done, &[v.into()]);
         self.b.switch_to_block(done);
         self.b.seal_block(done);
         out
@@ -307,37 +321,23 @@ impl FunctionTranslator<'_> {
             .fcmp(FloatCC::UnorderedOrLessThan, x, min_normal);
         let high = self.b.ins().fcmp(FloatCC::Equal, x, inf);
         let odd = self.b.ins().bor(low, high);
-        let any = if ty.is_vector() {
-            self.b.ins().vany_true(odd)
-        } else {
-            odd
-        };
-        let careful = self.b.create_block();
-        let done = self.b.create_block();
-        let out = self.b.append_block_param(done, ty);
-        self.b.set_cold_block(careful);
-        self.b.ins().brif(any, careful, &[], done, &[fast.into()]);
-        self.b.switch_to_block(careful);
-        self.b.seal_block(careful);
-        // Subnormals: scale by 2^23 first.
-        let tiny = self.b.ins().fcmp(FloatCC::LessThan, x, min_normal);
-        let scale = self.fk(ty, 8388608.0);
-        let scaled = self.b.ins().fmul(x, scale);
-        let xs = self.sel(tiny, scaled, x);
-        let m23 = self.fk(ty, -23.0);
-        let eadj = self.sel(tiny, m23, zero);
-        let mut slow = self.log_core(xs, Some(eadj));
-        // 0 → -inf, +inf → +inf, negative → NaN, NaN → NaN.
-        let (ninf, nan) = (self.fk(ty, f64::NEG_INFINITY), self.fk(ty, f64::NAN));
-        let is0 = self.b.ins().fcmp(FloatCC::Equal, x, zero);
-        slow = self.sel(is0, ninf, slow);
-        slow = self.sel(high, inf, slow);
-        let neg = self.b.ins().fcmp(FloatCC::UnorderedOrLessThan, x, zero);
-        slow = self.sel(neg, nan, slow);
-        self.b.ins().jump(done, &[slow.into()]);
-        self.b.switch_to_block(done);
-        self.b.seal_block(done);
-        out
+        self.unless_any(odd, fast, |t| {
+            // Subnormals: scale by 2^23 first.
+            let tiny = t.b.ins().fcmp(FloatCC::LessThan, x, min_normal);
+            let scale = t.fk(ty, 8388608.0);
+            let scaled = t.b.ins().fmul(x, scale);
+            let xs = t.sel(tiny, scaled, x);
+            let m23 = t.fk(ty, -23.0);
+            let eadj = t.sel(tiny, m23, zero);
+            let mut slow = t.log_core(xs, Some(eadj));
+            // 0 → -inf, +inf → +inf, negative → NaN, NaN → NaN.
+            let (ninf, nan) = (t.fk(ty, f64::NEG_INFINITY), t.fk(ty, f64::NAN));
+            let is0 = t.b.ins().fcmp(FloatCC::Equal, x, zero);
+            slow = t.sel(is0, ninf, slow);
+            slow = t.sel(high, inf, slow);
+            let neg = t.b.ins().fcmp(FloatCC::UnorderedOrLessThan, x, zero);
+            t.sel(neg, nan, slow)
+        })
     }
 
     /// ln x for a normal positive finite `x`, plus `eadj` in the exponent (for pre-scaled subnormals).
@@ -442,34 +442,20 @@ impl FunctionTranslator<'_> {
         let ax = self.b.ins().fabs(x);
         let limit = self.fk(ty, TRIG_FAST_LIMIT);
         let big = self.b.ins().fcmp(FloatCC::GreaterThanOrEqual, ax, limit);
-        let any = if ty.is_vector() {
-            self.b.ins().vany_true(big)
-        } else {
-            big
-        };
-        let slow = self.b.create_block();
-        let done = self.b.create_block();
-        let out = self.b.append_block_param(done, ty);
-        self.b.set_cold_block(slow);
-        self.b.ins().brif(any, slow, &[], done, &[fast.into()]);
-        self.b.switch_to_block(slow);
-        self.b.seal_block(slow);
         let name = if cos { "cos" } else { "sin" };
-        let exact = if ty.is_vector() {
-            let mut v = fast;
-            for l in 0..ty.lane_count() {
-                let xl = self.b.ins().extractlane(x, l as u8);
-                let y = self.call_libm(name, DType::F32, &[xl]);
-                v = self.b.ins().insertlane(v, y, l as u8);
+        self.unless_any(big, fast, |t| {
+            if ty.is_vector() {
+                let mut v = fast;
+                for l in 0..ty.lane_count() {
+                    let xl = t.b.ins().extractlane(x, l as u8);
+                    let y = t.call_libm(name, DType::F32, &[xl]);
+                    v = t.b.ins().insertlane(v, y, l as u8);
+                }
+                t.sel(big, v, fast)
+            } else {
+                t.call_libm(name, DType::F32, &[x])
             }
-            self.sel(big, v, fast)
-        } else {
-            self.call_libm(name, DType::F32, &[x])
-        };
-        self.b.ins().jump(done, &[exact.into()]);
-        self.b.switch_to_block(done);
-        self.b.seal_block(done);
-        out
+        })
     }
 
     /// tanh x = em / (em + 2) with em = e^(2|x|) - 1, sign restored; x itself for tiny |x|.
