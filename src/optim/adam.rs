@@ -1,6 +1,6 @@
 //! Adam, as `torch.optim.Adam`.
 
-use super::{Optimizer, check, commit, scalar_input};
+use super::{Optimizer, check, check_nonneg, commit, scalar_input};
 use crate::nn::Parameter;
 use crate::{Result, Tensor, no_grad};
 
@@ -34,7 +34,7 @@ impl Adam {
     /// decay. Panics if `lr` is negative or not finite.
     #[track_caller]
     pub fn new(params: Vec<Parameter>, lr: f64) -> Adam {
-        check(lr >= 0.0 && lr.is_finite(), "learning rate", lr);
+        check_nonneg(lr, "learning rate");
         let n = params.len();
         Adam {
             params,
@@ -67,7 +67,7 @@ impl Adam {
     /// Sets the term added to the denominator (default 1e-8).
     #[track_caller]
     pub fn eps(mut self, eps: f64) -> Adam {
-        check(eps >= 0.0 && eps.is_finite(), "epsilon value", eps);
+        check_nonneg(eps, "epsilon value");
         self.eps = eps;
         self
     }
@@ -76,11 +76,7 @@ impl Adam {
     /// [`Adam::decoupled_weight_decay`] a decay of the weights themselves (AdamW).
     #[track_caller]
     pub fn weight_decay(mut self, weight_decay: f64) -> Adam {
-        check(
-            weight_decay >= 0.0 && weight_decay.is_finite(),
-            "weight_decay value",
-            weight_decay,
-        );
+        check_nonneg(weight_decay, "weight_decay value");
         self.weight_decay = weight_decay;
         self
     }
@@ -99,7 +95,7 @@ impl Adam {
     /// Changes the learning rate (for schedules); the compiled step is reused.
     #[track_caller]
     pub fn set_lr(&mut self, lr: f64) {
-        check(lr >= 0.0 && lr.is_finite(), "learning rate", lr);
+        check_nonneg(lr, "learning rate");
         self.lr = lr;
     }
 }

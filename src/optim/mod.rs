@@ -79,3 +79,9 @@ pub(crate) fn commit(updates: Vec<(Parameter, Tensor)>, state: &[&Tensor]) -> Re
 pub(crate) fn check(ok: bool, what: &str, value: f64) {
     assert!(ok, "invalid {what}: {value}");
 }
+
+/// Panics (at the caller) unless `value` is finite and not negative.
+#[track_caller]
+pub(crate) fn check_nonneg(value: f64, what: &str) {
+    check(value >= 0.0 && value.is_finite(), what, value);
+}

@@ -1,6 +1,6 @@
 //! Stochastic gradient descent, as `torch.optim.SGD`.
 
-use super::{Optimizer, check, commit, scalar_input};
+use super::{Optimizer, check, check_nonneg, commit, scalar_input};
 use crate::nn::Parameter;
 use crate::{Error, Result, Tensor, no_grad};
 
@@ -27,7 +27,7 @@ impl Sgd {
     /// Plain SGD with learning rate `lr`. Panics if `lr` is negative or not finite.
     #[track_caller]
     pub fn new(params: Vec<Parameter>, lr: f64) -> Sgd {
-        check(lr >= 0.0 && lr.is_finite(), "learning rate", lr);
+        check_nonneg(lr, "learning rate");
         let n = params.len();
         Sgd {
             params,
@@ -43,11 +43,7 @@ impl Sgd {
     /// Sets the momentum factor (default 0).
     #[track_caller]
     pub fn momentum(mut self, momentum: f64) -> Sgd {
-        check(
-            momentum >= 0.0 && momentum.is_finite(),
-            "momentum value",
-            momentum,
-        );
+        check_nonneg(momentum, "momentum value");
         self.momentum = momentum;
         self
     }
@@ -63,11 +59,7 @@ impl Sgd {
     /// Sets the L2 penalty (default 0).
     #[track_caller]
     pub fn weight_decay(mut self, weight_decay: f64) -> Sgd {
-        check(
-            weight_decay >= 0.0 && weight_decay.is_finite(),
-            "weight_decay value",
-            weight_decay,
-        );
+        check_nonneg(weight_decay, "weight_decay value");
         self.weight_decay = weight_decay;
         self
     }
@@ -85,7 +77,7 @@ impl Sgd {
     /// Changes the learning rate (for schedules); the compiled step is reused.
     #[track_caller]
     pub fn set_lr(&mut self, lr: f64) {
-        check(lr >= 0.0 && lr.is_finite(), "learning rate", lr);
+        check_nonneg(lr, "learning rate");
         self.lr = lr;
     }
 }
