@@ -248,6 +248,40 @@ impl Gen {
         ]
     }
 
+    /// `out[i0] = value` into a new output of `n0` elements.
+    fn store(&mut self, i0: ExprId, n0: u64, depth: u32) -> Stmt {
+        let d = self.dtype();
+        let out = self.output(d, n0);
+        let value = self.value(d, depth);
+        Stmt::Store {
+            buf: out,
+            index: i0,
+            value,
+        }
+    }
+
+    /// `for v in 0..n1 { out[i0 * n1 + v] = value }` into a new output of `n0 * n1` elements.
+    fn row_store(&mut self, i0: ExprId, n0: u64, depth: u32) -> Stmt {
+        let (v, n1) = (self.b.new_var(), 1 + self.rng.below(20));
+        self.loops.push((v, n1));
+        let d = self.dtype();
+        let out = self.output(d, n0 * n1);
+        let row = self.b.imul(i0, n1 as i64);
+        let vv = self.b.var(v);
+        let at = self.b.iadd(row, vv);
+        let value = self.value(d, depth);
+        self.loops.pop();
+        Stmt::Loop {
+            var: v,
+            extent: n1,
+            body: vec![Stmt::Store {
+                buf: out,
+                index: at,
+                value,
+            }],
+        }
+    }
+
     fn kernel(mut self, seed: u64) -> (Kernel, Vec<HostData>) {
         let n0 = 1 + self.rng.below(40);
         self.loops.push((Kernel::PARALLEL, n0));
@@ -258,72 +292,24 @@ impl Gen {
             0 => {
                 // Elementwise, one or two outputs.
                 for _ in 0..1 + self.rng.below(2) {
-                    let d = self.dtype();
-                    let out = self.output(d, n0);
-                    let v = self.value(d, depth);
-                    body.push(Stmt::Store {
-                        buf: out,
-                        index: i0,
-                        value: v,
-                    });
+                    body.push(self.store(i0, n0, depth));
                 }
             }
             1 => {
                 // 2-D elementwise.
-                let (v, n1) = (self.b.new_var(), 1 + self.rng.below(20));
-                self.loops.push((v, n1));
-                let d = self.dtype();
-                let out = self.output(d, n0 * n1);
-                let row = self.b.imul(i0, n1 as i64);
-                let vv = self.b.var(v);
-                let at = self.b.iadd(row, vv);
-                let x = self.value(d, depth);
-                body.push(Stmt::Loop {
-                    var: v,
-                    extent: n1,
-                    body: vec![Stmt::Store {
-                        buf: out,
-                        index: at,
-                        value: x,
-                    }],
-                });
-                self.loops.pop();
+                body.push(self.row_store(i0, n0, depth));
             }
             2 => {
                 // One or two reductions, then a store using them.
                 for _ in 0..1 + self.rng.below(2) {
                     body.extend(self.reduction(depth));
                 }
-                let d = self.dtype();
-                let out = self.output(d, n0);
-                let v = self.value(d, depth);
-                body.push(Stmt::Store {
-                    buf: out,
-                    index: i0,
-                    value: v,
-                });
+                body.push(self.store(i0, n0, depth));
             }
             _ => {
                 // A reduction, then a loop writing a row with it (softmax-like).
                 body.extend(self.reduction(depth));
-                let (v, n1) = (self.b.new_var(), 1 + self.rng.below(20));
-                self.loops.push((v, n1));
-                let d = self.dtype();
-                let out = self.output(d, n0 * n1);
-                let row = self.b.imul(i0, n1 as i64);
-                let vv = self.b.var(v);
-                let at = self.b.iadd(row, vv);
-                let x = self.value(d, depth);
-                body.push(Stmt::Loop {
-                    var: v,
-                    extent: n1,
-                    body: vec![Stmt::Store {
-                        buf: out,
-                        index: at,
-                        value: x,
-                    }],
-                });
-                self.loops.pop();
+                body.push(self.row_store(i0, n0, depth));
             }
         }
         let k = self.b.finish(format!("random_{seed}"), n0, body);
