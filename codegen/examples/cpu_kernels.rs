@@ -9,6 +9,11 @@ use smelt_codegen::kernel::{Access, Expr, Kernel, KernelBuilder, Stmt};
 use smelt_codegen::{BinaryOp, DType, ReduceOp, Scalar, UnaryOp};
 use std::time::Instant;
 
+// The kernels the tests build, shared (W2b's softmax is one of them).
+#[allow(dead_code)]
+#[path = "../tests/cpu_common/kernels.rs"]
+mod kernels;
+
 const RUNS: usize = 15;
 const THREADS: usize = 2;
 
@@ -178,68 +183,6 @@ fn partial_sums(n: u64, parts: u64) -> Kernel {
                 buf: out,
                 index: p,
                 value: a,
-            },
-        ],
-    )
-}
-
-fn softmax(rows: u64, cols: u64) -> Kernel {
-    let mut b = KernelBuilder::new();
-    let x = b.param(DType::F32, rows * cols, Access::Read);
-    let out = b.param(DType::F32, rows * cols, Access::Write);
-    let r = b.var(Kernel::PARALLEL);
-    let base = b.imul(r, cols as i64);
-    let (c1, c2, c3) = (b.new_var(), b.new_var(), b.new_var());
-    let (mx, sm) = (b.new_acc(), b.new_acc());
-    let (mxv, smv) = (b.expr(Expr::Acc(mx)), b.expr(Expr::Acc(sm)));
-    let at = |b: &mut KernelBuilder, c| {
-        let cv = b.var(c);
-        b.iadd(base, cv)
-    };
-    let a1 = at(&mut b, c1);
-    let x1 = b.load(x, a1);
-    let a2 = at(&mut b, c2);
-    let x2 = b.load(x, a2);
-    let d2 = b.binary(BinaryOp::Sub, x2, mxv);
-    let e2 = b.unary(UnaryOp::Exp, d2);
-    let a3 = at(&mut b, c3);
-    let x3 = b.load(x, a3);
-    let d3 = b.binary(BinaryOp::Sub, x3, mxv);
-    let e3 = b.unary(UnaryOp::Exp, d3);
-    let inv = b.unary(UnaryOp::Recip, smv);
-    let y = b.binary(BinaryOp::Mul, e3, inv);
-    b.finish(
-        "W2b_softmax",
-        rows,
-        vec![
-            Stmt::DefAcc {
-                acc: mx,
-                op: ReduceOp::Max,
-                dtype: DType::F32,
-            },
-            Stmt::Loop {
-                var: c1,
-                extent: cols,
-                body: vec![Stmt::Accumulate { acc: mx, value: x1 }],
-            },
-            Stmt::DefAcc {
-                acc: sm,
-                op: ReduceOp::Sum,
-                dtype: DType::F32,
-            },
-            Stmt::Loop {
-                var: c2,
-                extent: cols,
-                body: vec![Stmt::Accumulate { acc: sm, value: e2 }],
-            },
-            Stmt::Loop {
-                var: c3,
-                extent: cols,
-                body: vec![Stmt::Store {
-                    buf: out,
-                    index: a3,
-                    value: y,
-                }],
             },
         ],
     )
@@ -421,7 +364,7 @@ fn main() {
         bench(
             &pool,
             "W2b softmax 4096x4096",
-            &softmax(r, c),
+            &kernels::softmax(r, c),
             inline,
             &mut ins,
             (r * c) as usize,
