@@ -76,6 +76,15 @@ pub struct Options {
     pub fma: bool,
 }
 
+impl Target {
+    fn of(isa: &dyn isa::TargetIsa) -> Target {
+        Target {
+            frontend: isa.frontend_config(),
+            fma: isa.has_native_fma(),
+        }
+    }
+}
+
 impl Default for Options {
     fn default() -> Self {
         Options {
@@ -160,10 +169,7 @@ pub fn compile_with(kernel: &Kernel, options: Options) -> Result<CpuProgram, Cod
         kernel: kernel.name.clone(),
         what,
     })?;
-    let target = Target {
-        frontend: isa.frontend_config(),
-        fma: isa.has_native_fma(),
-    };
+    let target = Target::of(&*isa);
     let func = build_function(kernel, target, options);
     jit(kernel, isa, func)
 }
@@ -177,10 +183,7 @@ pub fn clif_for_snapshot(kernel: &Kernel) -> Result<String, CodegenError> {
         kernel: kernel.name.clone(),
         what,
     })?;
-    let target = Target {
-        frontend: isa.frontend_config(),
-        fma: isa.has_native_fma(),
-    };
+    let target = Target::of(&*isa);
     let func = build_function(kernel, target, Options::default());
     cranelift_codegen::verify_function(&func, &*isa).map_err(|e| CodegenError::Backend {
         backend: "cranelift",
