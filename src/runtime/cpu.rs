@@ -389,7 +389,7 @@ fn matmul(spec: &MatmulSpec, a: &Storage, b: &Storage) -> Result<Storage> {
                 };
                 let per = n.div_ceil(parts).next_multiple_of(16);
                 let (d0, a0, b0) = (dst as usize, va.as_ptr() as usize, vb.as_ptr() as usize);
-                (0..parts).into_par_iter().for_each(|p| {
+                let block = |p: usize| {
                     let j0 = (p * per).min(n);
                     let w = per.min(n - j0);
                     if w == 0 {
@@ -424,7 +424,13 @@ fn matmul(spec: &MatmulSpec, a: &Storage, b: &Storage) -> Result<Storage> {
                             threads,
                         );
                     }
-                });
+                };
+                // One block runs here: handing a single job to rayon would only add a wake-up.
+                if parts == 1 {
+                    block(0);
+                } else {
+                    (0..parts).into_par_iter().for_each(block);
+                }
             }
         }};
     }
